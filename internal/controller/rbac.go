@@ -1,0 +1,11 @@
+// Package controller reconciles ImageScans: resolve the HSS target, trigger
+// a scan round, follow it, collect file statistics and report.
+package controller
+
+// The least the controller needs: its own kind, read-only Secrets (metadata
+// watch plus uncached reads of referenced ones) and events.
+// +kubebuilder:rbac:groups=scan.hss.dev,resources=imagescans,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=scan.hss.dev,resources=imagescans/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
