@@ -1,0 +1,101 @@
+// Command hss-simulator serves the simulated HSS image API for local runs
+// and demos, e.g.
+//
+//	go run ./hack/hss-simulator --project-id p1 --ak AK --sk SK --images 500 --scan-duration 30s
+//
+// Point the SDK client at http://127.0.0.1:8088 with the same AK/SK and
+// project. Requests are logged one per line, never with credentials.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
+	var (
+		listen    = flag.String("listen", "127.0.0.1:8088", "address to serve on")
+		project   = flag.String("project-id", "", "only project_id accepted in paths (any when empty)")
+		ak        = flag.String("ak", "", "access key ID accepted for AK/SK signing")
+		sk        = flag.String("sk", "", "secret key of --ak")
+		security  = flag.String("security-token", "", "makes --ak temporary: requests must carry this X-Security-Token")
+		token     = flag.String("token", "", "X-Auth-Token value accepted")
+		images    = flag.Int("images", 100, "number of generated images (ignored with --inventory)")
+		inventory = flag.String("inventory", "", "JSON inventory file to serve instead of generated images")
+		seed      = flag.Int64("seed", 1, "seed for generated images, scan outcomes and faults")
+		queue     = flag.Duration("queue-delay", 5*time.Second, "time a requested scan waits before running")
+		scan      = flag.Duration("scan-duration", 30*time.Second, "time a scan runs")
+		failRate  = flag.Float64("failure-rate", 0.1, "share of scans that fail (0..1)")
+		latency   = flag.Duration("latency", 0, "delay added to every answer")
+		qps       = flag.Float64("qps", 0, "request quota per second; 0 means unlimited")
+		errRate   = flag.Float64("error-rate", 0, "share of requests answered 500/503 (0..1)")
+		dropRate  = flag.Float64("drop-rate", 0, "share of connections closed without an answer (0..1)")
+	)
+	flag.Parse()
+
+	cfg := simulator.Config{
+		ProjectID:    *project,
+		QueueDelay:   *queue,
+		ScanDuration: *scan,
+		FailureRate:  *failRate,
+		Seed:         *seed,
+		Faults:       simulator.Faults{Latency: *latency, QPS: *qps, ErrorRate: *errRate, DropRate: *dropRate},
+		OnRequest: func(r simulator.RequestRecord) {
+			log.Printf("%s %s %s op=%s status=%d outcome=%s took=%s",
+				r.ID, r.Method, r.Path, r.Op, r.Status, r.Outcome, r.Duration.Round(time.Microsecond))
+		},
+	}
+	if (*ak == "") != (*sk == "") {
+		return errors.New("--ak and --sk go together")
+	}
+	if *ak != "" {
+		cfg.Credentials = map[string]simulator.Credential{*ak: {SK: *sk, SecurityToken: *security}}
+	}
+	if *token != "" {
+		cfg.Tokens = []string{*token}
+	}
+	if cfg.Credentials == nil && cfg.Tokens == nil {
+		log.Print("no --ak/--sk or --token: authentication is off")
+	}
+
+	sim := simulator.New(cfg)
+	imgs := simulator.Generate(*images, *seed)
+	if *inventory != "" {
+		var err error
+		if imgs, err = simulator.LoadInventory(*inventory); err != nil {
+			return err
+		}
+	}
+	sim.AddImages(imgs...)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Addr: *listen, Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Printf("serving %d images on http://%s", len(imgs), *listen)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", *listen, err)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package simulator
+
+import "time"
+
+// Image types accepted by the image API (image_type).
+const (
+	TypePrivate  = "private_image"
+	TypeShared   = "shared_image"
+	TypeInstance = "instance_image"
+)
+
+func validType(t string) bool {
+	return t == TypePrivate || t == TypeShared || t == TypeInstance
+}
+
+// Status is an image's scan_status. The last four values are terminal.
+type Status string
+
+const (
+	StatusUnscan         Status = "unscan"
+	StatusWaiting        Status = "waiting_for_scan"
+	StatusScanning       Status = "scanning"
+	StatusSuccess        Status = "success"
+	StatusFailed         Status = "failed"
+	StatusDownloadFailed Status = "download_failed"
+	StatusOversized      Status = "image_oversized"
+)
+
+// Terminal reports whether a scan in this status has finished.
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusSuccess, StatusFailed, StatusDownloadFailed, StatusOversized:
+		return true
+	}
+	return false
+}
+
+// Image is one tag in the simulated SWR inventory. The JSON form is the
+// inventory file schema read by LoadInventory.
+type Image struct {
+	// ID is the list API's "id"; assigned in insertion order when zero.
+	ID        int64  `json:"id,omitempty"`
+	Type      string `json:"image_type"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"image_name"`
+	Tag       string `json:"image_version"`
+	// ImageID is the sha256:<64 hex> digest, reported as both image_id and
+	// image_digest; derived from type/namespace/name/tag when empty.
+	ImageID   string    `json:"image_id,omitempty"`
+	Size      int64     `json:"image_size"`
+	UpdatedAt time.Time `json:"latest_update_time"`
+	// InstanceID and InstanceURL describe the enterprise (instance_image) registry.
+	InstanceID  string `json:"instance_id,omitempty"`
+	InstanceURL string `json:"instance_url,omitempty"`
+	// FilesNum and FilesSize are what files-statistics answers after a
+	// successful scan; the SDK decodes them as int32. Derived when zero.
+	FilesNum  int32 `json:"files_num,omitempty"`
+	FilesSize int32 `json:"files_size,omitempty"`
+	// ForcedOutcome, when set, is the terminal status of every scan of this
+	// image, overriding Config.FailureRate.
+	ForcedOutcome Status `json:"forced_outcome,omitempty"`
+	// Unsynced images stay invisible to the API until a synchronize call for
+	// their type, as HSS only lists images it has synchronised from SWR.
+	Unsynced bool `json:"unsynced,omitempty"`
+
+	// Scan is the derived scan state in snapshots; ignored on input.
+	Scan ScanState `json:"-"`
+}
+
+// ScanState is an image's scan progress at the time of a snapshot.
+type ScanState struct {
+	Status     Status
+	FailedDesc string
+	// LastScanAt is when the latest finished scan completed; zero if never.
+	LastScanAt time.Time
+	// Scans counts batch-scan requests that started a scan of this image.
+	Scans int
+}
+
+// ImageRef names one image the way batch-scan's image_info_list does.
+type ImageRef struct {
+	Namespace  string
+	Name       string
+	Tag        string
+	InstanceID string
+}
+
+func (img Image) ref() ImageRef {
+	return ImageRef{Namespace: img.Namespace, Name: img.Name, Tag: img.Tag, InstanceID: img.InstanceID}
+}
+
+// key identifies an image uniquely within the inventory.
+type key struct{ typ, ns, name, tag string }
+
+func (img Image) key() key { return key{img.Type, img.Namespace, img.Name, img.Tag} }

@@ -1,0 +1,19 @@
+package simulator
+
+import "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
+
+// listImages answers GET /v5/{project_id}/image/swr-repository.
+func (s *Server) listImages(c *call) (any, *apiError) {
+	lq, e := parseListQuery(c.r.URL.Query())
+	if e != nil {
+		return nil, e
+	}
+	views := s.selectImages(lq.filter)
+	total := len(views)
+	page := views[min(lq.offset, total):min(lq.offset+lq.limit, total)]
+	list := make([]model.PrivateImageRepositoryInfo, 0, len(page))
+	for _, v := range page {
+		list = append(list, v.info())
+	}
+	return model.ListSwrImageRepositoryResponse{TotalNum: ptr(int32(total)), DataList: &list}, nil
+}

@@ -1,0 +1,34 @@
+package simulator
+
+import (
+	"net/http"
+	"strings"
+)
+
+// route is where a request goes: the operation and its path parameters.
+type route struct {
+	op      Op
+	project string
+	imageID string
+}
+
+// routeOf matches the four paths the SDK's hss/v5 package sends. Anything
+// else, including a known path with the wrong method, is OpUnknown.
+func routeOf(method, path string) route {
+	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(seg) < 4 || seg[0] != "v5" || seg[1] == "" || seg[2] != "image" {
+		return route{op: OpUnknown}
+	}
+	r := route{op: OpUnknown, project: seg[1]}
+	switch {
+	case len(seg) == 4 && seg[3] == "batch-scan" && method == http.MethodPost:
+		r.op = OpBatchScan
+	case len(seg) == 4 && seg[3] == "synchronize" && method == http.MethodPost:
+		r.op = OpSynchronize
+	case len(seg) == 4 && seg[3] == "swr-repository" && method == http.MethodGet:
+		r.op = OpListImages
+	case len(seg) == 5 && seg[3] != "" && seg[4] == "files-statistics" && method == http.MethodGet:
+		r.op, r.imageID = OpFileStats, seg[3]
+	}
+	return r
+}
