@@ -2,18 +2,26 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/controller"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
 var scheme = runtime.NewScheme()
@@ -24,32 +32,91 @@ func init() {
 }
 
 func main() {
-	var metricsAddr, probeAddr string
-	var leaderElect bool
-	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
+	var (
+		metricsAddr, probeAddr, defaultSecret string
+		leaderElect, metricsSecure, http2     bool
+		defaults                              controller.Defaults
+		limits                                hss.LimitOptions
+		opts                                  controller.Options
+		timeout                               time.Duration
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorisation.")
+	flag.BoolVar(&http2, "enable-http2", false, "Allow HTTP/2 on the metrics server (off: HTTP/2 rapid-reset mitigations).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one manager reconciles.")
-	opts := zap.Options{}
-	opts.BindFlags(flag.CommandLine)
+	flag.StringVar(&defaults.Region, "hss-region", "", "Default Huawei Cloud region, e.g. ap-southeast-1.")
+	flag.StringVar(&defaults.ProjectID, "hss-project-id", "", "Default IAM project ID.")
+	flag.StringVar(&defaults.Endpoint, "hss-endpoint", "", "Default HSS endpoint; derived from the region when empty.")
+	flag.StringVar(&defaultSecret, "default-credentials-secret", "", "NAMESPACE/NAME of the credentials Secret for ImageScans without credentialsRef; empty uses the manager's key-less identity.")
+	flag.Float64Var(&limits.QPS, "hss-qps", 10, "HSS calls per second allowed per HSS project, shared by all ImageScans.")
+	flag.IntVar(&limits.Burst, "hss-burst", 20, "Burst of HSS calls allowed per HSS project.")
+	flag.IntVar(&limits.MaxInFlight, "hss-max-inflight", 8, "Concurrent HSS calls allowed per HSS project.")
+	flag.DurationVar(&timeout, "hss-timeout", 30*time.Second, "Timeout of one HSS call.")
+	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "ImageScans reconciled in parallel.")
+	flag.IntVar(&opts.StatsConcurrency, "stats-concurrency", 4, "Parallel file-statistics calls of one ImageScan.")
+	flag.DurationVar(&opts.MinPoll, "min-poll-interval", 5*time.Second, "First wait between polls of a running scan.")
+	flag.DurationVar(&opts.MaxPoll, "max-poll-interval", 2*time.Minute, "Longest wait between polls of a running scan.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "imagescan.scan.hss.dev",
-	})
+	if defaultSecret != "" {
+		ns, name, ok := strings.Cut(defaultSecret, "/")
+		if !ok || ns == "" || name == "" {
+			fail(log, fmt.Errorf("--default-credentials-secret must be NAMESPACE/NAME, got %q", defaultSecret), "invalid flag")
+		}
+		defaults.CredentialsSecret = types.NamespacedName{Namespace: ns, Name: name}
+	}
+
+	var tlsOpts []func(*tls.Config)
+	if !http2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: metricsSecure, TLSOpts: tlsOpts}
+	if metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	mgrOpts := ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        probeAddr,
+		LeaderElection:                leaderElect,
+		LeaderElectionID:              "imagescan.scan.hss.dev",
+		LeaderElectionReleaseOnCancel: true,
+	}
+	controller.ConfigureCache(&mgrOpts)
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), mgrOpts)
 	if err != nil {
-		log.Error(err, "unable to create manager")
-		os.Exit(1)
+		fail(log, err, "unable to create manager")
 	}
-	_ = mgr.AddHealthzCheck("healthz", healthz.Ping)
-	_ = mgr.AddReadyzCheck("readyz", healthz.Ping)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		log.Error(err, "manager stopped")
-		os.Exit(1)
+	ctx := ctrl.SetupSignalHandler()
+	r := &controller.ImageScanReconciler{
+		Client:   mgr.GetClient(),
+		Events:   mgr.GetEventRecorder("imagescan-controller"),
+		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout}),
+		Defaults: defaults,
+		Options:  opts,
 	}
+	if err := r.SetupWithManager(ctx, mgr); err != nil {
+		fail(log, err, "unable to set up the controller")
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		fail(log, err, "unable to set up health check")
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		fail(log, err, "unable to set up ready check")
+	}
+	log.Info("starting manager", "region", defaults.Region, "endpoint", defaults.Endpoint)
+	if err := mgr.Start(ctx); err != nil {
+		fail(log, err, "manager stopped")
+	}
+}
+
+func fail(log interface{ Error(error, string, ...any) }, err error, msg string) {
+	log.Error(err, msg)
+	os.Exit(1)
 }

@@ -97,20 +97,26 @@ type ScanRequest struct {
 // ScanSummary counts the images of a round.
 type ScanSummary struct {
 	// Matched counts the images the round covers.
-	Matched int32 `json:"matched"`
+	// +optional
+	Matched int32 `json:"matched,omitempty"`
 	// Succeeded counts images scanned successfully with statistics collected.
-	Succeeded int32 `json:"succeeded"`
+	// +optional
+	Succeeded int32 `json:"succeeded,omitempty"`
 	// Failed counts images whose scan failed.
-	Failed int32 `json:"failed"`
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
 	// Pending counts images still queued or scanning, or awaiting statistics.
-	Pending int32 `json:"pending"`
+	// +optional
+	Pending int32 `json:"pending,omitempty"`
 	// NotFound counts listed images HSS does not know.
 	// +optional
 	NotFound int32 `json:"notFound,omitempty"`
 	// TotalFiles sums the file counts of succeeded images.
-	TotalFiles int64 `json:"totalFiles"`
+	// +optional
+	TotalFiles int64 `json:"totalFiles,omitempty"`
 	// TotalFileSize sums the file sizes of succeeded images, in bytes.
-	TotalFileSize int64 `json:"totalFileSize"`
+	// +optional
+	TotalFileSize int64 `json:"totalFileSize,omitempty"`
 	// TotalSize is TotalFileSize for people, e.g. 1.5GiB.
 	// +optional
 	TotalSize string `json:"totalSize,omitempty"`
@@ -142,6 +148,10 @@ type ImageResult struct {
 	// LastScanTime is when the image's last scan ended.
 	// +optional
 	LastScanTime *metav1.Time `json:"lastScanTime,omitempty"`
+	// Round is the scan round whose result this entry holds; while it is
+	// below status.lastScanRequest.round the image is still pending.
+	// +optional
+	Round int64 `json:"round,omitempty"`
 }
 
 // ScanStatusNotFound marks an image HSS does not list.

@@ -1,0 +1,107 @@
+package controller
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+)
+
+// listAll runs each filter's paged list and indexes the images.
+func listAll(ctx context.Context, c hss.Client, filters []hss.Filter) (map[imageKey]hss.Image, error) {
+	out := map[imageKey]hss.Image{}
+	for _, f := range filters {
+		images, err := c.ListImages(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, img := range images {
+			out[keyOfImage(img)] = img
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[imageKey]hss.Image) []imageKey {
+	keys := make([]imageKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	return keys
+}
+
+// follow polls HSS for the round's images and records each one that reached
+// a terminal state since the round started. It returns the round's members:
+// the status entries and, past the status bound, entries kept only for this
+// pass.
+func (r *ImageScanReconciler) follow(ctx context.Context, obj *scanv1.ImageScan, c hss.Client) ([]*scanv1.ImageResult, error) {
+	listed, err := listAll(ctx, c, followFilters(obj.Spec))
+	if err != nil {
+		return nil, fromHSS(err)
+	}
+	st := &obj.Status
+	round := st.LastScanRequest
+	members := make([]*scanv1.ImageResult, 0, len(st.Images))
+	known := make(map[imageKey]bool, len(st.Images))
+	for i := range st.Images {
+		e := &st.Images[i]
+		known[keyOfResult(*e)] = true
+		img, ok := listed[keyOfResult(*e)]
+		members = append(members, e)
+		if e.Round == round.Round || e.ScanStatus == scanv1.ScanStatusNotFound {
+			continue
+		}
+		if !ok {
+			e.ScanStatus, e.Message = scanv1.ScanStatusNotFound, "HSS no longer lists this image"
+			continue
+		}
+		observe(e, img, round)
+	}
+	if st.ImagesOmitted > 0 {
+		// Past the bound, membership is inferred: queued, scanning, or
+		// scanned since the round started.
+		for _, k := range sortedKeys(listed) {
+			img := listed[k]
+			if known[k] || !(hss.InProgress(img.ScanStatus) || scannedSince(img, scanv1.ImageResult{}, round.RequestedAt.Time)) {
+				continue
+			}
+			e := &scanv1.ImageResult{Namespace: k.Namespace, Name: k.Name, Tag: k.Tag, InstanceID: k.InstanceID}
+			observe(e, img, round)
+			members = append(members, e)
+		}
+	}
+	return members, nil
+}
+
+// observe updates an entry from HSS's view of its image.
+func observe(e *scanv1.ImageResult, img hss.Image, round *scanv1.ScanRequest) {
+	e.ImageID = img.ImageID
+	if !hss.Terminal(img.ScanStatus) || !scannedSince(img, *e, round.RequestedAt.Time) {
+		if hss.InProgress(img.ScanStatus) {
+			e.ScanStatus = img.ScanStatus
+		}
+		return
+	}
+	e.ScanStatus, e.Message, e.LastScanTime, e.Round = img.ScanStatus, img.ScanFailedDesc, metaTime(img.LastScanAt), round.Round
+	if img.ScanStatus == hss.StatusSuccess {
+		e.FilesCount, e.FilesSize = nil, nil // collected next
+	}
+}
+
+// finished reports whether a member needs nothing more in this round.
+func finished(e *scanv1.ImageResult, round int64) bool {
+	if e.ScanStatus == scanv1.ScanStatusNotFound {
+		return true
+	}
+	return e.Round == round && (e.ScanStatus != hss.StatusSuccess || e.FilesCount != nil)
+}
+
+// pollDelay grows with the round's age: short at first, longer while scans
+// run long.
+func (r *ImageScanReconciler) pollDelay(round *scanv1.ScanRequest) time.Duration {
+	since := r.Clock.Since(round.RequestedAt.Time)
+	return min(max(since/4, r.MinPoll), r.MaxPoll)
+}

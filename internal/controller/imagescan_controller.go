@@ -1,0 +1,143 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+)
+
+// ClientProvider hands out HSS clients; *hss.Provider is the real one.
+type ClientProvider interface {
+	Client(t hss.Target) (hss.Client, error)
+}
+
+// Defaults are the manager-wide settings a spec may override.
+type Defaults struct {
+	Region    string
+	ProjectID string
+	Endpoint  string
+	// CredentialsSecret is used by ImageScans without credentialsRef; empty
+	// means the manager's key-less identity.
+	CredentialsSecret types.NamespacedName
+}
+
+// Options tune the reconciler; zero values take the defaults below.
+type Options struct {
+	MaxConcurrentReconciles int
+	// StatsConcurrency bounds parallel file-statistics calls of one ImageScan.
+	StatsConcurrency int
+	// MinPoll and MaxPoll bound the wait between polls of a running round.
+	MinPoll, MaxPoll time.Duration
+	// MaxRequeue caps any wait, e.g. for the next interval round.
+	MaxRequeue time.Duration
+	// StalledRetry is how long to wait before retrying after an auth or
+	// invalid-request error, in case the cause was fixed outside the cluster.
+	StalledRetry time.Duration
+	// Clock is replaced by tests.
+	Clock clock.PassiveClock
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 4
+	}
+	if o.StatsConcurrency <= 0 {
+		o.StatsConcurrency = 4
+	}
+	if o.MinPoll <= 0 {
+		o.MinPoll = 5 * time.Second
+	}
+	if o.MaxPoll <= 0 {
+		o.MaxPoll = 2 * time.Minute
+	}
+	if o.MaxRequeue <= 0 {
+		o.MaxRequeue = time.Hour
+	}
+	if o.StalledRetry <= 0 {
+		o.StalledRetry = 10 * time.Minute
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+}
+
+// ImageScanReconciler reconciles ImageScans.
+type ImageScanReconciler struct {
+	client.Client
+	Events   events.EventRecorder
+	HSS      ClientProvider
+	Defaults Defaults
+	Options
+
+	stats   statsCache
+	secrets secretCache
+}
+
+// credentialsIndex indexes ImageScans by the Secret they read credentials
+// from; defaultCredentials stands for the manager's default Secret.
+const (
+	credentialsIndex   = ".spec.credentialsRef.name"
+	defaultCredentials = "\x00default"
+)
+
+// SetupWithManager registers the controller. Secrets are watched as metadata
+// only, so the cache never holds their data.
+func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	r.setDefaults()
+	err := mgr.GetFieldIndexer().IndexField(ctx, &scanv1.ImageScan{}, credentialsIndex, func(o client.Object) []string {
+		if ref := o.(*scanv1.ImageScan).Spec.CredentialsRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return []string{defaultCredentials}
+	})
+	if err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&scanv1.ImageScan{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.scansForSecret)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+// scansForSecret finds the ImageScans that read a Secret.
+func (r *ImageScanReconciler) scansForSecret(ctx context.Context, secret client.Object) []ctrl.Request {
+	var list scanv1.ImageScanList
+	opts := []client.ListOption{client.InNamespace(secret.GetNamespace()), client.MatchingFields{credentialsIndex: secret.GetName()}}
+	if client.ObjectKeyFromObject(secret) == r.Defaults.CredentialsSecret {
+		opts = []client.ListOption{client.MatchingFields{credentialsIndex: defaultCredentials}}
+	}
+	if err := r.List(ctx, &list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list ImageScans for Secret", "secret", client.ObjectKeyFromObject(secret))
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for _, s := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+	}
+	return reqs
+}
+
+// ConfigureCache sets the manager options the controller relies on: the
+// cache strips managedFields (memory stays flat as objects grow), and Secrets
+// are never cached (the controller watches their metadata only and reads the
+// referenced ones directly).
+func ConfigureCache(o *ctrl.Options) {
+	o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	o.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}
+}

@@ -1,0 +1,103 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+)
+
+// imageKey identifies an image within one image type.
+type imageKey struct {
+	Namespace, Name, Tag, InstanceID string
+}
+
+func (k imageKey) String() string {
+	if k.InstanceID != "" {
+		return fmt.Sprintf("%s/%s/%s:%s", k.InstanceID, k.Namespace, k.Name, k.Tag)
+	}
+	return fmt.Sprintf("%s/%s:%s", k.Namespace, k.Name, k.Tag)
+}
+
+func keyOfImage(img hss.Image) imageKey {
+	return imageKey{img.Namespace, img.Name, img.Tag, img.InstanceID}
+}
+
+func keyOfResult(r scanv1.ImageResult) imageKey {
+	return imageKey{r.Namespace, r.Name, r.Tag, r.InstanceID}
+}
+
+func keyOfRef(r scanv1.ImageReference) imageKey {
+	return imageKey{r.Namespace, r.Name, r.Tag, r.InstanceID}
+}
+
+func timeOf(t *metav1.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+// selectorFilter translates the spec's selector into the API's criteria.
+func selectorFilter(spec scanv1.ImageScanSpec) hss.Filter {
+	f := hss.Filter{ImageType: string(spec.ImageType)}
+	if s := spec.Selector; s != nil {
+		f.Namespace, f.ImageName, f.Tag = s.Namespace, s.ImageName, s.Tag
+		f.ScanStatus, f.LatestVersionOnly, f.ImageSize = s.ScanStatus, s.LatestVersionOnly, s.ImageSize
+		f.UpdatedAfter, f.UpdatedBefore = timeOf(s.UpdatedAfter), timeOf(s.UpdatedBefore)
+		f.ScannedAfter, f.ScannedBefore = timeOf(s.LastScannedAfter), timeOf(s.LastScannedBefore)
+	}
+	return f
+}
+
+// batchScanRequest is the round's batch-scan call.
+func batchScanRequest(spec scanv1.ImageScanSpec) hss.BatchScanRequest {
+	if spec.Selector != nil {
+		return hss.BatchScanRequest{ImageType: string(spec.ImageType), All: true, Filter: selectorFilter(spec)}
+	}
+	req := hss.BatchScanRequest{ImageType: string(spec.ImageType)}
+	for _, ref := range spec.Images {
+		req.Images = append(req.Images, hss.ImageRef{
+			Namespace: ref.Namespace, Name: ref.Name, Tag: ref.Tag,
+			InstanceID: ref.InstanceID, InstanceURL: ref.InstanceURL,
+		})
+	}
+	return req
+}
+
+// followFilters are the list calls that show the round's images. A scan
+// changes an image's scan status and time, so following drops the criteria
+// on those: the round's members were fixed when it started. An explicit
+// list costs one call per repository it names, not a walk of every image.
+func followFilters(spec scanv1.ImageScanSpec) []hss.Filter {
+	if spec.Selector != nil {
+		f := selectorFilter(spec)
+		f.ScanStatus, f.ScannedAfter, f.ScannedBefore = "", nil, nil
+		return []hss.Filter{f}
+	}
+	seen := map[imageKey]bool{}
+	var filters []hss.Filter
+	for _, ref := range spec.Images {
+		repo := imageKey{Namespace: ref.Namespace, Name: ref.Name, InstanceID: ref.InstanceID}
+		if seen[repo] {
+			continue
+		}
+		seen[repo] = true
+		filters = append(filters, hss.Filter{
+			ImageType: string(spec.ImageType), Namespace: ref.Namespace, ImageName: ref.Name, InstanceID: ref.InstanceID,
+		})
+	}
+	return filters
+}
+
+// matchFilters are the list calls that find a new round's members.
+func matchFilters(spec scanv1.ImageScanSpec) []hss.Filter {
+	if spec.Selector != nil {
+		return []hss.Filter{selectorFilter(spec)}
+	}
+	return followFilters(spec)
+}

@@ -1,0 +1,246 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	testingclock "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/controller"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+	"github.com/hss-dev/imagescan-operator/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	// Controller logs go to stderr with HSS_TEST_LOG=1.
+	if os.Getenv("HSS_TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
+	}
+	var err error
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+const (
+	testAK      = "TESTACCESSKEY"
+	testSK      = "test-secret-key"
+	testProject = "proj"
+	testRegion  = "ap-southeast-1"
+	secretName  = "hss-credentials"
+)
+
+// harness is one test's world: a namespace, a simulator on loopback, and a
+// manager that can be stopped and started again.
+type harness struct {
+	t        *testing.T
+	g        Gomega
+	ns       string
+	sim      *simulator.Server
+	url      string
+	simClock *testingclock.FakeClock // drives scan progress
+	clock    *testingclock.FakeClock // the controller's clock
+	provider *hss.Provider
+	stop     func()
+}
+
+var nsCounter atomic.Int32
+
+func newHarness(t *testing.T, cfg simulator.Config) *harness {
+	t.Helper()
+	h := &harness{t: t, g: NewWithT(t), simClock: testingclock.NewFakeClock(time.Now()), clock: testingclock.NewFakeClock(time.Now())}
+	cfg.ProjectID = testProject
+	if cfg.Credentials == nil {
+		cfg.Credentials = map[string]simulator.Credential{testAK: {SK: testSK}}
+	}
+	cfg.Clock = h.simClock
+	if cfg.QueueDelay == 0 {
+		cfg.QueueDelay = time.Second
+	}
+	if cfg.ScanDuration == 0 {
+		cfg.ScanDuration = 2 * time.Second
+	}
+	h.sim = simulator.New(cfg)
+	srv := httptest.NewServer(h.sim)
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second})
+
+	h.ns = fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
+	if len(h.ns) > 63 {
+		h.ns = h.ns[:63]
+	}
+	h.ns = strings.TrimRight(h.ns, "-")
+	h.g.Expect(env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: h.ns}})).To(Succeed())
+	h.start()
+	t.Cleanup(func() { h.stop() })
+	return h
+}
+
+// start runs a new manager, as a restarted or failed-over one would.
+func (h *harness) start() {
+	h.t.Helper()
+	opts := ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	}
+	controller.ConfigureCache(&opts)
+	mgr, err := ctrl.NewManager(env.Config, opts)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	r := &controller.ImageScanReconciler{
+		Client:   mgr.GetClient(),
+		Events:   mgr.GetEventRecorder("imagescan-controller"),
+		HSS:      h.provider,
+		Defaults: controller.Defaults{Region: testRegion, ProjectID: testProject, Endpoint: h.url},
+		Options: controller.Options{
+			MinPoll: 20 * time.Millisecond, MaxPoll: 100 * time.Millisecond,
+			MaxRequeue: 200 * time.Millisecond, StalledRetry: time.Hour, Clock: h.clock,
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.g.Expect(r.SetupWithManager(ctx, mgr)).To(Succeed())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			h.t.Errorf("manager: %v", err)
+		}
+	}()
+	h.stop = func() { cancel(); <-done }
+}
+
+func (h *harness) restart() {
+	h.stop()
+	h.start()
+}
+
+func (h *harness) createSecret(data map[string]string) {
+	h.t.Helper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: h.ns}, StringData: data}
+	h.g.Expect(env.Client.Create(context.Background(), s)).To(Succeed())
+}
+
+func validSecret() map[string]string {
+	return map[string]string{"accessKey": testAK, "secretKey": testSK}
+}
+
+// images adds n private images of one repository to the simulator.
+func (h *harness) images(namespace, name string, n int, mutate func(i int, img *simulator.Image)) []scanv1.ImageReference {
+	var refs []scanv1.ImageReference
+	for i := range n {
+		img := simulator.Image{
+			Type: simulator.TypePrivate, Namespace: namespace, Name: name, Tag: fmt.Sprintf("v%d", i),
+			Size: int64(100+i) << 20, UpdatedAt: time.Date(2026, 6, 1+i, 0, 0, 0, 0, time.UTC),
+			FilesNum: int32(1000 + i), FilesSize: int32(50<<20 + i),
+		}
+		if mutate != nil {
+			mutate(i, &img)
+		}
+		h.sim.AddImages(img)
+		refs = append(refs, scanv1.ImageReference{Namespace: namespace, Name: name, Tag: img.Tag})
+	}
+	return refs
+}
+
+func (h *harness) scan(name string, spec scanv1.ImageScanSpec) *scanv1.ImageScan {
+	h.t.Helper()
+	if spec.ImageType == "" {
+		spec.ImageType = scanv1.PrivateImage
+	}
+	if spec.CredentialsRef == nil {
+		spec.CredentialsRef = &scanv1.SecretReference{Name: secretName}
+	}
+	obj := &scanv1.ImageScan{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns}, Spec: spec}
+	h.g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
+	return obj
+}
+
+func (h *harness) get(name string) *scanv1.ImageScan {
+	obj := &scanv1.ImageScan{}
+	h.g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: name}, obj)).To(Succeed())
+	return obj
+}
+
+func (h *harness) update(name string, mutate func(*scanv1.ImageScan)) {
+	h.t.Helper()
+	h.g.Eventually(func() error {
+		obj := h.get(name)
+		mutate(obj)
+		return env.Client.Update(context.Background(), obj)
+	}, 10*time.Second).Should(Succeed())
+}
+
+// eventually waits, bounded, until the object satisfies check.
+func (h *harness) eventually(name string, check func(g Gomega, obj *scanv1.ImageScan)) *scanv1.ImageScan {
+	h.t.Helper()
+	var last *scanv1.ImageScan
+	h.g.Eventually(func(g Gomega) {
+		last = &scanv1.ImageScan{}
+		g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: name}, last)).To(Succeed())
+		check(g, last)
+	}, 30*time.Second, 20*time.Millisecond).Should(Succeed())
+	return last
+}
+
+// finishScans moves the simulator's clock past every queued scan.
+func (h *harness) finishScans() { h.simClock.Step(time.Minute) }
+
+func condition(obj *scanv1.ImageScan, t string) *metav1.Condition {
+	return apimeta.FindStatusCondition(obj.Status.Conditions, t)
+}
+
+func haveCondition(g Gomega, obj *scanv1.ImageScan, t string, s metav1.ConditionStatus, reason string) {
+	c := condition(obj, t)
+	g.Expect(c).NotTo(BeNil(), "condition %s missing in %v", t, obj.Status.Conditions)
+	g.Expect(c.Status).To(Equal(s), "condition %s: %s", t, c.Message)
+	g.Expect(c.Reason).To(Equal(reason), "condition %s: %s", t, c.Message)
+	g.Expect(c.ObservedGeneration).To(Equal(obj.Generation))
+}
+
+func kstatus(g Gomega, obj *scanv1.ImageScan) status.Status {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	g.Expect(err).NotTo(HaveOccurred())
+	m["apiVersion"], m["kind"] = scanv1.GroupVersion.String(), "ImageScan"
+	res, err := status.Compute(&unstructured.Unstructured{Object: m})
+	g.Expect(err).NotTo(HaveOccurred())
+	return res.Status
+}
+
+func round(obj *scanv1.ImageScan) int64 {
+	if obj.Status.LastScanRequest == nil {
+		return 0
+	}
+	return obj.Status.LastScanRequest.Round
+}
+
+func (h *harness) batchScans() int { return h.sim.Count(simulator.OpBatchScan, simulator.OutcomeOK) }
+func (h *harness) fileStats() int  { return h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK) }

@@ -1,0 +1,106 @@
+// Package hss is the operator's HSS client: the small interface the
+// reconciler depends on, its implementation on the official Huawei Cloud SDK,
+// error classes, a rate limiter shared per HSS project, and metrics.
+package hss
+
+import (
+	"context"
+	"time"
+)
+
+// Client is what the reconciler needs from HSS. Every error it returns is an
+// *Error carrying its Class.
+type Client interface {
+	// BatchScan asks HSS to scan the images of req. An explicit list longer
+	// than MaxBatchScanImages is sent in several requests.
+	BatchScan(ctx context.Context, req BatchScanRequest) error
+	// ListImages returns every image matching f, following pages.
+	ListImages(ctx context.Context, f Filter) ([]Image, error)
+	// FileStatistics returns the file count and size of a scanned image.
+	FileStatistics(ctx context.Context, img Image) (FileStats, error)
+	// Synchronize asks HSS to refresh its image list of imageType from SWR.
+	Synchronize(ctx context.Context, imageType string) error
+}
+
+// ImageRef names one image for batch-scan.
+type ImageRef struct {
+	Namespace, Name, Tag    string
+	InstanceID, InstanceURL string
+}
+
+// Filter holds the criteria shared by batch-scan (operate_all) and the image
+// list. Zero values mean "no criterion".
+type Filter struct {
+	ImageType         string
+	Namespace         string
+	ImageName         string
+	Tag               string
+	ScanStatus        string
+	InstanceID        string
+	LatestVersionOnly bool
+	ImageSize         *int64
+	UpdatedAfter      *time.Time
+	UpdatedBefore     *time.Time
+	ScannedAfter      *time.Time
+	ScannedBefore     *time.Time
+}
+
+// BatchScanRequest scans either Images (explicit) or everything Filter
+// matches (operate_all).
+type BatchScanRequest struct {
+	ImageType string
+	Images    []ImageRef
+	// All selects operate_all with Filter's criteria; Images must be empty.
+	All    bool
+	Filter Filter
+}
+
+// Image is one entry of the HSS image list.
+type Image struct {
+	ImageType      string
+	Namespace      string
+	Name           string
+	Tag            string
+	ImageID        string
+	Digest         string
+	InstanceID     string
+	InstanceURL    string
+	ScanStatus     string
+	ScanFailedDesc string
+	Size           int64
+	LatestVersion  bool
+	UpdatedAt      time.Time
+	// LastScanAt is zero for an image never scanned.
+	LastScanAt time.Time
+}
+
+// FileStats is an image's file statistics.
+type FileStats struct {
+	Files int64
+	Size  int64
+}
+
+// Scan states as HSS reports them.
+const (
+	StatusUnscan         = "unscan"
+	StatusWaiting        = "waiting_for_scan"
+	StatusScanning       = "scanning"
+	StatusSuccess        = "success"
+	StatusFailed         = "failed"
+	StatusDownloadFailed = "download_failed"
+	StatusOversized      = "image_oversized"
+)
+
+// Terminal reports whether a scan in this state has ended.
+func Terminal(status string) bool {
+	switch status {
+	case StatusSuccess, StatusFailed, StatusDownloadFailed, StatusOversized:
+		return true
+	}
+	return false
+}
+
+// InProgress reports whether HSS has queued or is running a scan.
+func InProgress(status string) bool {
+	return status == StatusWaiting || status == StatusScanning
+}

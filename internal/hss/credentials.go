@@ -1,0 +1,68 @@
+package hss
+
+import (
+	"fmt"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/provider"
+)
+
+// Credentials say how to authenticate. Exactly one way is used, in this
+// order: an access key pair (optionally temporary, with a security token);
+// an OIDC identity provider with a projected token file; else the manager's
+// own key-less identity, found by the SDK's provider chain.
+type Credentials struct {
+	AccessKey     string
+	SecretKey     string
+	SecurityToken string
+	IdpID         string
+	IDTokenFile   string
+}
+
+// String never prints a secret.
+func (c Credentials) String() string { return c.kind() }
+
+func (c Credentials) kind() string {
+	switch {
+	case c.AccessKey != "" && c.SecurityToken != "":
+		return "temporary-aksk"
+	case c.AccessKey != "":
+		return "aksk"
+	case c.IdpID != "":
+		return "oidc"
+	default:
+		return "keyless"
+	}
+}
+
+// sdkCredentials builds the SDK's credential for c and a project ID.
+func sdkCredentials(c Credentials, projectID string) (auth.ICredential, error) {
+	switch c.kind() {
+	case "aksk", "temporary-aksk":
+		if c.SecretKey == "" {
+			return nil, fmt.Errorf("an access key needs its secret key")
+		}
+		b := basic.NewCredentialsBuilder().WithAk(c.AccessKey).WithSk(c.SecretKey).WithProjectId(projectID)
+		if c.SecurityToken != "" {
+			b = b.WithSecurityToken(c.SecurityToken)
+		}
+		return b.SafeBuild()
+	case "oidc":
+		if c.IDTokenFile == "" {
+			return nil, fmt.Errorf("an OIDC identity provider needs an ID token file")
+		}
+		return basic.NewCredentialsBuilder().WithIdpId(c.IdpID).WithIdTokenFile(c.IDTokenFile).
+			WithProjectId(projectID).SafeBuild()
+	}
+	// The SDK's chain tries environment, profile, ECS metadata and CCE pod
+	// identity in turn.
+	cred, err := provider.BasicCredentialProviderChain().GetCredentials()
+	if err != nil {
+		return nil, fmt.Errorf("no key-less identity available to the manager: %w", err)
+	}
+	if b, ok := cred.(*auth.BasicCredentials); ok && projectID != "" {
+		b.ProjectId = projectID
+	}
+	return cred, nil
+}

@@ -1,0 +1,138 @@
+package hss
+
+import (
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
+)
+
+// MaxBatchScanImages bounds the explicit images of one batch-scan request.
+// The API documents no limit; 100 entries keep the body near 100 KB even with
+// every field at its maximum length, and a 1,000-image spec costs 10 calls.
+const MaxBatchScanImages = 100
+
+// PageSize is the image list's largest allowed page (limit is 10..200).
+const PageSize = 200
+
+// millis converts an optional time to the API's epoch milliseconds.
+func millis(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	ms := t.UnixMilli()
+	return &ms
+}
+
+// fromMillis converts the API's epoch milliseconds; 0 or absent is zero time.
+func fromMillis(ms *int64) time.Time {
+	if ms == nil || *ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(*ms).UTC()
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optTrue(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
+}
+
+func value[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// batchScanBodies translates a request into one body per chunk of
+// MaxBatchScanImages explicit images, or a single operate_all body.
+func batchScanBodies(req BatchScanRequest) []*model.BatchScanPrivateImageRequestInfo {
+	if req.All {
+		f := req.Filter
+		all := true
+		return []*model.BatchScanPrivateImageRequestInfo{{
+			ImageType:             req.ImageType,
+			OperateAll:            &all,
+			Namespace:             optString(f.Namespace),
+			ImageName:             optString(f.ImageName),
+			ImageVersion:          optString(f.Tag),
+			ScanStatus:            optString(f.ScanStatus),
+			LatestVersion:         optTrue(f.LatestVersionOnly),
+			ImageSize:             f.ImageSize,
+			StartLatestUpdateTime: millis(f.UpdatedAfter),
+			EndLatestUpdateTime:   millis(f.UpdatedBefore),
+			StartLatestScanTime:   millis(f.ScannedAfter),
+			EndLatestScanTime:     millis(f.ScannedBefore),
+		}}
+	}
+	var bodies []*model.BatchScanPrivateImageRequestInfo
+	for start := 0; start < len(req.Images); start += MaxBatchScanImages {
+		end := min(start+MaxBatchScanImages, len(req.Images))
+		list := make([]model.BatchScanSwrImageInfo, 0, end-start)
+		for _, ref := range req.Images[start:end] {
+			list = append(list, model.BatchScanSwrImageInfo{
+				Namespace:    optString(ref.Namespace),
+				ImageName:    optString(ref.Name),
+				ImageVersion: optString(ref.Tag),
+				InstanceId:   optString(ref.InstanceID),
+				InstanceUrl:  optString(ref.InstanceURL),
+			})
+		}
+		bodies = append(bodies, &model.BatchScanPrivateImageRequestInfo{ImageType: req.ImageType, ImageInfoList: &list})
+	}
+	return bodies
+}
+
+// listRequest translates a filter into one page's list request.
+func listRequest(f Filter, offset int32) *model.ListSwrImageRepositoryRequest {
+	limit := int32(PageSize)
+	return &model.ListSwrImageRepositoryRequest{
+		ImageType:             f.ImageType,
+		Namespace:             optString(f.Namespace),
+		ImageName:             optString(f.ImageName),
+		ImageVersion:          optString(f.Tag),
+		ScanStatus:            optString(f.ScanStatus),
+		InstanceId:            optString(f.InstanceID),
+		LatestVersion:         optTrue(f.LatestVersionOnly),
+		ImageSize:             f.ImageSize,
+		StartLatestUpdateTime: millis(f.UpdatedAfter),
+		EndLatestUpdateTime:   millis(f.UpdatedBefore),
+		StartLatestScanTime:   millis(f.ScannedAfter),
+		EndLatestScanTime:     millis(f.ScannedBefore),
+		Offset:                &offset,
+		Limit:                 &limit,
+	}
+}
+
+// imageFromModel translates one list entry.
+func imageFromModel(imageType string, m model.PrivateImageRepositoryInfo) Image {
+	img := Image{
+		ImageType:      imageType,
+		Namespace:      value(m.Namespace),
+		Name:           value(m.ImageName),
+		Tag:            value(m.ImageVersion),
+		ImageID:        value(m.ImageId),
+		Digest:         value(m.ImageDigest),
+		InstanceID:     value(m.InstanceId),
+		InstanceURL:    value(m.InstanceUrl),
+		ScanStatus:     value(m.ScanStatus),
+		ScanFailedDesc: value(m.ScanFailedDesc),
+		Size:           value(m.ImageSize),
+		LatestVersion:  value(m.LatestVersion),
+		UpdatedAt:      fromMillis(m.LatestUpdateTime),
+		LastScanAt:     fromMillis(m.LatestScanTime),
+	}
+	if t := value(m.ImageType); t != "" {
+		img.ImageType = t
+	}
+	return img
+}

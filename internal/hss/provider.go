@@ -1,0 +1,134 @@
+package hss
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/httphandler"
+	hsssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5"
+	hssregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/region"
+)
+
+// Target says which HSS project to call and how to authenticate.
+type Target struct {
+	// Endpoint overrides the endpoint the SDK derives from Region.
+	Endpoint            string
+	Region              string
+	ProjectID           string
+	EnterpriseProjectID string
+	Credentials         Credentials
+	// CredentialsVersion changes whenever the credentials do (for a Secret:
+	// its UID and resourceVersion); a new version builds a new client.
+	CredentialsVersion string
+}
+
+// projectKey identifies the HSS project whose quota calls count against.
+func (t Target) projectKey() string {
+	return strings.Join([]string{t.Endpoint, t.Region, t.ProjectID}, "|")
+}
+
+func (t Target) clientKey() string {
+	return strings.Join([]string{t.projectKey(), t.EnterpriseProjectID, t.Credentials.kind(), t.CredentialsVersion}, "|")
+}
+
+// Options configure every client a Provider builds.
+type Options struct {
+	Limits LimitOptions
+	// Timeout bounds one HTTP call (the SDK calls take no context).
+	Timeout time.Duration
+	// Transport, when set, replaces the SDK's HTTP transport.
+	Transport http.RoundTripper
+}
+
+// Provider builds and caches clients, one per target and credentials
+// version, sharing one Limiter per HSS project.
+type Provider struct {
+	opts     Options
+	limiters limiters
+
+	mu      sync.Mutex
+	clients map[string]Client
+}
+
+// NewProvider returns a Provider.
+func NewProvider(opts Options) *Provider {
+	if opts.Timeout == 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	return &Provider{opts: opts, limiters: limiters{opts: opts.Limits}, clients: map[string]Client{}}
+}
+
+// Client returns the cached client of t, building it on first use.
+func (p *Provider) Client(t Target) (Client, error) {
+	key := t.clientKey()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[key]; ok {
+		return c, nil
+	}
+	c, err := p.build(t)
+	if err != nil {
+		return nil, &Error{Class: classForBuild(t), Op: "configure client", Err: err}
+	}
+	// Drop clients of older credential versions of the same target.
+	prefix := strings.Join([]string{t.projectKey(), t.EnterpriseProjectID, t.Credentials.kind()}, "|") + "|"
+	for k := range p.clients {
+		if strings.HasPrefix(k, prefix) {
+			delete(p.clients, k)
+		}
+	}
+	p.clients[key] = c
+	return c, nil
+}
+
+// classForBuild: key-less identities that cannot be found are an auth
+// problem; everything else is a configuration problem.
+func classForBuild(t Target) Class {
+	if t.Credentials.kind() == "keyless" {
+		return ClassAuth
+	}
+	return ClassInvalid
+}
+
+func (p *Provider) build(t Target) (*sdkClient, error) {
+	if t.Region == "" {
+		return nil, fmt.Errorf("region is required (set spec.region or the manager's --hss-region)")
+	}
+	if t.Endpoint != "" && t.ProjectID == "" {
+		return nil, fmt.Errorf("projectID is required with a custom endpoint (set spec.projectID or --hss-project-id)")
+	}
+	cred, err := sdkCredentials(t.Credentials, t.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	ra := &retryAfters{}
+	httpConfig := config.DefaultHttpConfig().WithTimeout(p.opts.Timeout).WithRetries(0).
+		WithHttpHandler(httphandler.NewHttpHandler().AddResponseHandler(ra.record))
+	if p.opts.Transport != nil {
+		httpConfig = httpConfig.WithHttpRoundTripper(p.opts.Transport)
+	}
+	b := hsssdk.HssClientBuilder().WithCredential(cred).WithHttpConfig(httpConfig)
+	if t.Endpoint != "" {
+		b = b.WithEndpoints([]string{t.Endpoint})
+	} else {
+		reg, err := hssregion.SafeValueOf(t.Region)
+		if err != nil {
+			return nil, fmt.Errorf("region %q: %w", t.Region, err)
+		}
+		b = b.WithRegion(reg)
+	}
+	hc, err := b.SafeBuild()
+	if err != nil {
+		return nil, err
+	}
+	c := &sdkClient{api: hsssdk.NewHssClient(hc), region: t.Region, limiter: p.limiters.get(t.projectKey()), retryAfter: ra}
+	if t.EnterpriseProjectID != "" {
+		eps := t.EnterpriseProjectID
+		c.eps = &eps
+	}
+	return c, nil
+}

@@ -1,0 +1,126 @@
+package hss
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	hsssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
+)
+
+// Operation names, used in errors and metrics.
+const (
+	OpBatchScan      = "batch_scan"
+	OpListImages     = "list_images"
+	OpFileStatistics = "file_statistics"
+	OpSynchronize    = "synchronize"
+)
+
+// maxListOffset is the largest offset the list call accepts.
+const maxListOffset = 2000000
+
+// sdkClient implements Client on the official SDK.
+type sdkClient struct {
+	api        *hsssdk.HssClient
+	region     string
+	eps        *string
+	limiter    *Limiter
+	retryAfter *retryAfters
+}
+
+var _ Client = (*sdkClient)(nil)
+
+// call runs one SDK call under the shared limiter and records its outcome.
+func (c *sdkClient) call(ctx context.Context, op string, fn func() error) error {
+	start := time.Now()
+	release, err := c.limiter.Acquire(ctx)
+	if err != nil {
+		return classify(op, err, nil)
+	}
+	err = fn()
+	release()
+	requestDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	if err == nil {
+		requestsTotal.WithLabelValues(op, "ok").Inc()
+		return nil
+	}
+	e := classify(op, err, c.retryAfter.take)
+	requestsTotal.WithLabelValues(op, string(e.Class)).Inc()
+	if e.Class == ClassThrottled {
+		throttledTotal.WithLabelValues(op).Inc()
+		if e.RetryAfter > 0 {
+			c.limiter.Pause(e.RetryAfter)
+		}
+	}
+	return e
+}
+
+func (c *sdkClient) BatchScan(ctx context.Context, req BatchScanRequest) error {
+	for i, body := range batchScanBodies(req) {
+		err := c.call(ctx, OpBatchScan, func() error {
+			_, err := c.api.BatchScanSwrImage(&model.BatchScanSwrImageRequest{
+				Region: &c.region, EnterpriseProjectId: c.eps, Body: body,
+			})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("batch-scan chunk %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
+	var images []Image
+	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
+		req := listRequest(f, offset)
+		req.Region, req.EnterpriseProjectId = &c.region, c.eps
+		var resp *model.ListSwrImageRepositoryResponse
+		err := c.call(ctx, OpListImages, func() (err error) {
+			resp, err = c.api.ListSwrImageRepository(req)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list images at offset %d: %w", offset, err)
+		}
+		page := value(resp.DataList)
+		for _, m := range page {
+			images = append(images, imageFromModel(f.ImageType, m))
+		}
+		if len(page) < PageSize || len(images) >= int(value(resp.TotalNum)) {
+			break
+		}
+	}
+	return images, nil
+}
+
+func (c *sdkClient) FileStatistics(ctx context.Context, img Image) (FileStats, error) {
+	req := &model.ShowImageFilesStatRequest{
+		Region: c.region, EnterpriseProjectId: c.eps, ImageType: img.ImageType, ImageId: img.ImageID,
+		Namespace: optString(img.Namespace), ImageName: optString(img.Name), TagName: optString(img.Tag),
+	}
+	var resp *model.ShowImageFilesStatResponse
+	err := c.call(ctx, OpFileStatistics, func() (err error) {
+		resp, err = c.api.ShowImageFilesStat(req)
+		return err
+	})
+	if err != nil {
+		return FileStats{}, fmt.Errorf("file statistics of %s/%s:%s: %w", img.Namespace, img.Name, img.Tag, err)
+	}
+	return FileStats{Files: int64(value(resp.TotalFilesNum)), Size: int64(value(resp.TotalFilesSize))}, nil
+}
+
+func (c *sdkClient) Synchronize(ctx context.Context, imageType string) error {
+	err := c.call(ctx, OpSynchronize, func() error {
+		_, err := c.api.RunImageSynchronize(&model.RunImageSynchronizeRequest{
+			Region: &c.region, EnterpriseProjectId: c.eps,
+			Body: &model.RunImageSynchronizeRequestInfo{ImageType: imageType},
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("synchronize %s from SWR: %w", imageType, err)
+	}
+	return nil
+}
