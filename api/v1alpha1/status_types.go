@@ -145,9 +145,10 @@ type ImageResult struct {
 	// FilesSize is the image's total file size in bytes.
 	// +optional
 	FilesSize *int64 `json:"filesSize,omitempty"`
-	// LastScanTime is when the image's last scan ended.
+	// LastScanTime is when the image's last scan ended, as precise as HSS
+	// reports it (milliseconds), so that a rescan is told from the scan before.
 	// +optional
-	LastScanTime *metav1.Time `json:"lastScanTime,omitempty"`
+	LastScanTime *metav1.MicroTime `json:"lastScanTime,omitempty"`
 	// Round is the scan round whose result this entry holds; while it is
 	// below status.lastScanRequest.round the image is still pending.
 	// +optional

@@ -85,7 +85,7 @@ func observe(e *scanv1.ImageResult, img hss.Image, round *scanv1.ScanRequest) {
 		}
 		return
 	}
-	e.ScanStatus, e.Message, e.LastScanTime, e.Round = img.ScanStatus, img.ScanFailedDesc, metaTime(img.LastScanAt), round.Round
+	e.ScanStatus, e.Message, e.LastScanTime, e.Round = img.ScanStatus, img.ScanFailedDesc, microTime(img.LastScanAt), round.Round
 	if img.ScanStatus == hss.StatusSuccess {
 		e.FilesCount, e.FilesSize = nil, nil // collected next
 	}

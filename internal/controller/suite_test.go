@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -73,14 +73,16 @@ type harness struct {
 
 var nsCounter atomic.Int32
 
-func newHarness(t *testing.T, cfg simulator.Config) *harness {
+func newHarness(t *testing.T, cfg simulator.Config, limits ...hss.LimitOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, g: NewWithT(t), simClock: testingclock.NewFakeClock(time.Now()), clock: testingclock.NewFakeClock(time.Now())}
 	cfg.ProjectID = testProject
 	if cfg.Credentials == nil {
 		cfg.Credentials = map[string]simulator.Credential{testAK: {SK: testSK}}
 	}
-	cfg.Clock = h.simClock
+	if cfg.Clock == nil {
+		cfg.Clock = h.simClock
+	}
 	if cfg.QueueDelay == 0 {
 		cfg.QueueDelay = time.Second
 	}
@@ -92,12 +94,11 @@ func newHarness(t *testing.T, cfg simulator.Config) *harness {
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second})
-
-	h.ns = fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
-	if len(h.ns) > 63 {
-		h.ns = h.ns[:63]
+	if len(limits) > 0 {
+		h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Limits: limits[0]})
 	}
-	h.ns = strings.TrimRight(h.ns, "-")
+
+	h.ns = fmt.Sprintf("test-%d", nsCounter.Add(1))
 	h.g.Expect(env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: h.ns}})).To(Succeed())
 	h.start()
 	t.Cleanup(func() { h.stop() })
@@ -114,6 +115,8 @@ func (h *harness) start() {
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 	}
 	controller.ConfigureCache(&opts)
+	// Each test's manager sees only its own namespace.
+	opts.Cache.DefaultNamespaces = map[string]cache.Config{h.ns: {}}
 	mgr, err := ctrl.NewManager(env.Config, opts)
 	h.g.Expect(err).NotTo(HaveOccurred())
 	r := &controller.ImageScanReconciler{

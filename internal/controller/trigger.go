@@ -100,7 +100,7 @@ func roundMembers(spec scanv1.ImageScanSpec, listed map[imageKey]hss.Image, prev
 			return e
 		}
 		e.ImageID, e.ScanStatus, e.Message = img.ImageID, img.ScanStatus, img.ScanFailedDesc
-		e.LastScanTime = metaTime(img.LastScanAt)
+		e.LastScanTime = microTime(img.LastScanAt)
 		return e
 	}
 	var keys []imageKey
@@ -204,6 +204,14 @@ func countListed(entries []scanv1.ImageResult) int {
 func ptrNow(c interface{ Now() time.Time }) *metav1.Time {
 	t := metav1.NewTime(c.Now())
 	return &t
+}
+
+func microTime(t time.Time) *metav1.MicroTime {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewMicroTime(t)
+	return &mt
 }
 
 func metaTime(t time.Time) *metav1.Time {

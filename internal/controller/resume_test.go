@@ -1,0 +1,86 @@
+package controller_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+// A manager that recorded a round's intent and died before recording the
+// outcome leaves status as seeded here. The next manager must find out
+// whether the call reached HSS instead of calling again blindly.
+func TestIntentWithoutOutcomeIsResolvedBeforeCallingAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reached bool
+	}{{"call reached HSS", true}, {"call never reached HSS", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, simulator.Config{})
+			h.stop()
+			h.createSecret(validSecret())
+			refs := h.images("team", "app", 2, nil)
+			obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
+
+			obj.Status.LastScanRequest = &scanv1.ScanRequest{
+				Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
+				RequestedAt: metav1.NewTime(h.clock.Now()), Attempts: 1,
+			}
+			for _, r := range refs {
+				obj.Status.Images = append(obj.Status.Images, scanv1.ImageResult{
+					Namespace: r.Namespace, Name: r.Name, Tag: r.Tag, ScanStatus: "unscan"})
+			}
+			h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
+			if tc.reached {
+				c, err := h.provider.Client(hss.Target{Endpoint: h.url, Region: testRegion, ProjectID: testProject,
+					Credentials: hss.Credentials{AccessKey: testAK, SecretKey: testSK}, CredentialsVersion: "direct"})
+				h.g.Expect(err).NotTo(HaveOccurred())
+				h.g.Expect(c.BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image",
+					Images: []hss.ImageRef{{Namespace: "team", Name: "app", Tag: "v0"}, {Namespace: "team", Name: "app", Tag: "v1"}}})).To(Succeed())
+			}
+
+			h.start()
+			done := h.readyInRound("app", 1)
+			h.g.Expect(h.batchScans()).To(Equal(1), "exactly one batch-scan reached HSS for the round")
+			h.g.Expect(done.Status.Summary.Succeeded).To(Equal(int32(2)))
+			wantAttempts := int32(1)
+			if !tc.reached {
+				wantAttempts = 2
+			}
+			h.g.Expect(done.Status.LastScanRequest.Attempts).To(Equal(wantAttempts))
+		})
+	}
+}
+
+func TestImageScansShareTheProjectRateLimit(t *testing.T) {
+	// Real time here: the simulator's quota and the client's limiter are
+	// both token buckets, and the point is how they meet.
+	h := newHarness(t, simulator.Config{
+		Clock: clock.RealClock{}, QueueDelay: 200 * time.Millisecond, ScanDuration: time.Second,
+		Faults: simulator.Faults{QPS: 25, Burst: 8},
+	}, hss.LimitOptions{QPS: 20, Burst: 5, MaxInFlight: 2})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 4, nil)
+	names := []string{"one", "two", "three", "four"}
+	for _, name := range names {
+		h.scan(name, scanv1.ImageScanSpec{Images: refs})
+	}
+	for _, name := range names {
+		h.eventually(name, func(g Gomega, obj *scanv1.ImageScan) {
+			haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+		})
+	}
+	// Each object polls every 20ms: together they ask for far more than the
+	// quota, and only the shared limiter keeps them under it.
+	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeOK)).To(BeNumerically(">", 25))
+	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeThrottled)).To(Equal(0))
+	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeThrottled)).To(Equal(0))
+	h.g.Expect(h.sim.Count(simulator.OpFileStats, simulator.OutcomeThrottled)).To(Equal(0))
+}

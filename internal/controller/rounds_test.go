@@ -1,0 +1,88 @@
+package controller_test
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+// readyInRound waits for Ready=True at the given round.
+func (h *harness) readyInRound(name string, n int64) *scanv1.ImageScan {
+	h.t.Helper()
+	h.eventually(name, func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(round(obj)).To(Equal(n))
+		g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
+	})
+	h.finishScans()
+	return h.eventually(name, func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(round(obj)).To(Equal(n))
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+	})
+}
+
+func TestNewRoundOnSpecChangeRescanAnnotationAndInterval(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 3, nil)
+	h.scan("app", scanv1.ImageScanSpec{Images: refs[:2]})
+	h.readyInRound("app", 1)
+	h.g.Expect(h.batchScans()).To(Equal(1))
+
+	// A spec change starts round 2 over the new list.
+	h.update("app", func(o *scanv1.ImageScan) { o.Spec.Images = refs })
+	obj := h.readyInRound("app", 2)
+	h.g.Expect(obj.Status.LastScanRequest.Trigger).To(Equal(scanv1.TriggerSpecChanged))
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(3)))
+	h.g.Expect(h.batchScans()).To(Equal(2))
+
+	// The rescan annotation starts round 3 and is recorded as handled.
+	h.update("app", func(o *scanv1.ImageScan) {
+		o.Annotations = map[string]string{scanv1.RescanAnnotation: "1700000000"}
+	})
+	obj = h.readyInRound("app", 3)
+	h.g.Expect(obj.Status.LastScanRequest.Trigger).To(Equal(scanv1.TriggerRequested))
+	h.g.Expect(obj.Status.LastHandledRescanAt).To(Equal("1700000000"))
+	h.g.Expect(h.batchScans()).To(Equal(3))
+	h.g.Expect(h.fileStats()).To(Equal(2+3+3), "one statistics call per image per round")
+
+	// With an interval, the controller's clock passing it starts round 4.
+	h.update("app", func(o *scanv1.ImageScan) { o.Spec.Interval = &metav1.Duration{Duration: time.Hour} })
+	h.readyInRound("app", 4) // the spec change itself
+	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.NextScanTime).NotTo(BeNil())
+	})
+	h.clock.Step(time.Hour)
+	obj = h.readyInRound("app", 5)
+	h.g.Expect(obj.Status.LastScanRequest.Trigger).To(Equal(scanv1.TriggerInterval))
+	h.g.Expect(h.batchScans()).To(Equal(5))
+}
+
+func TestSuspendStopsNewRounds(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 1, nil)
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.readyInRound("app", 1)
+
+	h.update("app", func(o *scanv1.ImageScan) {
+		o.Spec.Suspend = true
+		o.Annotations = map[string]string{scanv1.RescanAnnotation: "now"}
+	})
+	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.ObservedGeneration).To(Equal(obj.Generation))
+	})
+	h.g.Expect(round(obj)).To(Equal(int64(1)))
+	h.g.Expect(obj.Status.LastHandledRescanAt).To(BeEmpty())
+	h.g.Expect(h.batchScans()).To(Equal(1))
+
+	// Resuming answers the pending change and request with one round.
+	h.update("app", func(o *scanv1.ImageScan) { o.Spec.Suspend = false })
+	obj = h.readyInRound("app", 2)
+	h.g.Expect(obj.Status.LastHandledRescanAt).To(Equal("now"))
+	h.g.Expect(h.batchScans()).To(Equal(2))
+}
