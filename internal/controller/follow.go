@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -59,6 +60,7 @@ func (r *ImageScanReconciler) follow(ctx context.Context, obj *scanv1.ImageScan,
 			continue
 		}
 		observe(e, img, round)
+		r.giveUpIfNeverStarted(e, img, round)
 	}
 	if st.ImagesOmitted > 0 {
 		// Past the bound, membership is inferred: queued, scanning, or
@@ -89,6 +91,18 @@ func observe(e *scanv1.ImageResult, img hss.Image, round *scanv1.ScanRequest) {
 	if img.ScanStatus == hss.StatusSuccess {
 		e.FilesCount, e.FilesSize = nil, nil // collected next
 	}
+}
+
+// giveUpIfNeverStarted fails an image HSS has neither queued nor scanned
+// long after accepting the round, so that the round ends instead of waiting
+// forever.
+func (r *ImageScanReconciler) giveUpIfNeverStarted(e *scanv1.ImageResult, img hss.Image, round *scanv1.ScanRequest) {
+	if e.Round == round.Round || hss.InProgress(img.ScanStatus) || round.AcceptedAt == nil ||
+		r.Clock.Since(round.AcceptedAt.Time) < r.StartTimeout {
+		return
+	}
+	e.ScanStatus, e.Round = hss.StatusFailed, round.Round
+	e.Message = fmt.Sprintf("HSS did not start scanning this image within %s of accepting the round", r.StartTimeout)
 }
 
 // finished reports whether a member needs nothing more in this round.

@@ -47,6 +47,9 @@ type Options struct {
 	// StalledRetry is how long to wait before retrying after an auth or
 	// invalid-request error, in case the cause was fixed outside the cluster.
 	StalledRetry time.Duration
+	// StartTimeout is how long an accepted round waits for HSS to start
+	// scanning an image before reporting that image as failed.
+	StartTimeout time.Duration
 	// Clock is replaced by tests.
 	Clock clock.PassiveClock
 }
@@ -69,6 +72,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.StalledRetry <= 0 {
 		o.StalledRetry = 10 * time.Minute
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 30 * time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

@@ -45,7 +45,7 @@ func (r *ImageScanReconciler) resolve(ctx context.Context, obj *scanv1.ImageScan
 		if err != nil {
 			return nil, err
 		}
-		t.Credentials, t.CredentialsVersion = creds.Credentials, creds.version
+		t.Credentials, t.CredentialsSource, t.CredentialsVersion = creds.Credentials, secret.String(), creds.version
 		t.ProjectID = firstOf(t.ProjectID, creds.projectID)
 	}
 	c, err := r.HSS.Client(t)

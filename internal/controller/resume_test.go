@@ -84,3 +84,64 @@ func TestImageScansShareTheProjectRateLimit(t *testing.T) {
 	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeThrottled)).To(Equal(0))
 	h.g.Expect(h.sim.Count(simulator.OpFileStats, simulator.OutcomeThrottled)).To(Equal(0))
 }
+
+// A list longer than one batch-scan request is sent in chunks; if a manager
+// dies between chunks, the next one sends only the images HSS has not got.
+func TestInterruptedChunkedSendResumesWithTheRest(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.stop()
+	h.createSecret(validSecret())
+	refs := h.images("team", "big", hss.MaxBatchScanImages+50, nil)
+	obj := h.scan("big", scanv1.ImageScanSpec{Images: refs})
+	obj.Status.LastScanRequest = &scanv1.ScanRequest{
+		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
+		RequestedAt: metav1.NewTime(h.clock.Now()), Attempts: 1,
+	}
+	var first []hss.ImageRef
+	for i, r := range refs {
+		obj.Status.Images = append(obj.Status.Images, scanv1.ImageResult{
+			Namespace: r.Namespace, Name: r.Name, Tag: r.Tag, ScanStatus: "unscan"})
+		if i < hss.MaxBatchScanImages {
+			first = append(first, hss.ImageRef{Namespace: r.Namespace, Name: r.Name, Tag: r.Tag})
+		}
+	}
+	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
+	c, err := h.provider.Client(hss.Target{Endpoint: h.url, Region: testRegion, ProjectID: testProject,
+		Credentials: hss.Credentials{AccessKey: testAK, SecretKey: testSK}, CredentialsVersion: "direct"})
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(c.BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image", Images: first})).To(Succeed())
+
+	h.start()
+	done := h.readyInRound("big", 1)
+	h.g.Expect(done.Status.Summary.Succeeded).To(Equal(int32(len(refs))))
+	scans := h.sim.BatchScans()
+	h.g.Expect(scans).To(HaveLen(2))
+	h.g.Expect(scans[1].Request.ImageInfoList).To(HaveValue(HaveLen(50)), "only the images of the lost chunk")
+}
+
+func TestImageHSSNeverStartsScanningFailsAfterTheStartTimeout(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.stop()
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 1, nil)
+	obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	// HSS accepted the round (as status records) but never queued the image.
+	now := metav1.NewTime(h.clock.Now())
+	obj.Status.LastScanRequest = &scanv1.ScanRequest{
+		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
+		RequestedAt: now, Attempts: 1, AcceptedAt: &now,
+	}
+	obj.Status.Images = []scanv1.ImageResult{{Namespace: "team", Name: "app", Tag: "v0", ScanStatus: "unscan"}}
+	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
+	h.start()
+	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonScanning)
+	})
+
+	h.clock.Step(31 * time.Minute)
+	obj = h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
+	})
+	h.g.Expect(obj.Status.Images[0].Message).To(ContainSubstring("did not start scanning"))
+	h.g.Expect(h.batchScans()).To(Equal(0))
+}

@@ -124,18 +124,25 @@ func roundMembers(spec scanv1.ImageScanSpec, listed map[imageKey]hss.Image, prev
 }
 
 // send calls batch-scan for the current round. When resuming a round whose
-// earlier attempt may have reached HSS, it first looks for evidence that
-// it did: a member queued or scanning, or scanned since the intent.
+// earlier attempt may have reached HSS, it first looks for evidence that it
+// did: a member queued or scanning, or scanned since the intent. An explicit
+// list sent in chunks may have reached HSS in part; only the images without
+// evidence are sent again.
 func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, p *statusPatcher, resuming bool) error {
 	round := obj.Status.LastScanRequest
+	req := batchScanRequest(obj.Spec)
 	if resuming && round.Attempts > 0 {
 		listed, err := listAll(ctx, c, followFilters(obj.Spec))
 		if err != nil {
 			return fromHSS(err)
 		}
-		if reachedHSS(obj, listed) {
+		missing, reached := withoutEvidence(obj, listed)
+		switch {
+		case reached && (req.All || len(missing) == 0):
 			round.AcceptedAt = ptrNow(r.Clock)
 			return p.patch(ctx, obj)
+		case reached:
+			req.Images = refsOf(missing, req.Images)
 		}
 	}
 	if countListed(obj.Status.Images) == 0 && obj.Status.ImagesOmitted == 0 {
@@ -146,7 +153,7 @@ func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c
 	if err := p.patch(ctx, obj); err != nil {
 		return fmt.Errorf("record scan intent: %w", err)
 	}
-	if err := c.BatchScan(ctx, batchScanRequest(obj.Spec)); err != nil {
+	if err := c.BatchScan(ctx, req); err != nil {
 		return fromHSS(err)
 	}
 	round.AcceptedAt = ptrNow(r.Clock)
@@ -155,17 +162,33 @@ func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c
 	return p.patch(ctx, obj)
 }
 
-// reachedHSS looks for a member HSS has queued, is scanning, or scanned
-// after the round's intent was recorded.
-func reachedHSS(obj *scanv1.ImageScan, listed map[imageKey]hss.Image) bool {
+// withoutEvidence returns the listed members HSS shows no sign of having
+// been asked to scan, and whether any member shows one.
+func withoutEvidence(obj *scanv1.ImageScan, listed map[imageKey]hss.Image) (missing map[imageKey]bool, reached bool) {
 	requested := obj.Status.LastScanRequest.RequestedAt.Time
+	missing = map[imageKey]bool{}
 	for _, e := range obj.Status.Images {
 		img, ok := listed[keyOfResult(e)]
-		if ok && (hss.InProgress(img.ScanStatus) || scannedSince(img, e, requested)) {
-			return true
+		switch {
+		case !ok:
+		case hss.InProgress(img.ScanStatus) || scannedSince(img, e, requested):
+			reached = true
+		default:
+			missing[keyOfResult(e)] = true
 		}
 	}
-	return false
+	return missing, reached
+}
+
+// refsOf keeps the refs named in keys.
+func refsOf(keys map[imageKey]bool, refs []hss.ImageRef) []hss.ImageRef {
+	var out []hss.ImageRef
+	for _, ref := range refs {
+		if keys[imageKey{ref.Namespace, ref.Name, ref.Tag, ref.InstanceID}] {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 // scannedSince: img carries a scan that ended after the entry's recorded

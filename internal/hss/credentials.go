@@ -20,8 +20,12 @@ type Credentials struct {
 	IDTokenFile   string
 }
 
-// String never prints a secret.
+// String, GoString and MarshalJSON never print a secret, whatever logs them.
 func (c Credentials) String() string { return c.kind() }
+
+func (c Credentials) GoString() string { return "hss.Credentials(" + c.kind() + ")" }
+
+func (c Credentials) MarshalJSON() ([]byte, error) { return []byte(`"` + c.kind() + `"`), nil }
 
 func (c Credentials) kind() string {
 	switch {

@@ -21,8 +21,11 @@ type Target struct {
 	ProjectID           string
 	EnterpriseProjectID string
 	Credentials         Credentials
-	// CredentialsVersion changes whenever the credentials do (for a Secret:
-	// its UID and resourceVersion); a new version builds a new client.
+	// CredentialsSource names where the credentials come from (for a
+	// Secret: namespace/name), and CredentialsVersion changes whenever they
+	// do (its UID and resourceVersion): a new version replaces the source's
+	// client.
+	CredentialsSource  string
 	CredentialsVersion string
 }
 
@@ -31,9 +34,11 @@ func (t Target) projectKey() string {
 	return strings.Join([]string{t.Endpoint, t.Region, t.ProjectID}, "|")
 }
 
-func (t Target) clientKey() string {
-	return strings.Join([]string{t.projectKey(), t.EnterpriseProjectID, t.Credentials.kind(), t.CredentialsVersion}, "|")
+func (t Target) sourceKey() string {
+	return strings.Join([]string{t.projectKey(), t.EnterpriseProjectID, t.Credentials.kind(), t.CredentialsSource}, "|")
 }
+
+func (t Target) clientKey() string { return t.sourceKey() + "|" + t.CredentialsVersion }
 
 // Options configure every client a Provider builds.
 type Options struct {
@@ -74,8 +79,8 @@ func (p *Provider) Client(t Target) (Client, error) {
 	if err != nil {
 		return nil, &Error{Class: classForBuild(t), Op: "configure client", Err: err}
 	}
-	// Drop clients of older credential versions of the same target.
-	prefix := strings.Join([]string{t.projectKey(), t.EnterpriseProjectID, t.Credentials.kind()}, "|") + "|"
+	// Drop clients of older credential versions of the same source.
+	prefix := t.sourceKey() + "|"
 	for k := range p.clients {
 		if strings.HasPrefix(k, prefix) {
 			delete(p.clients, k)
