@@ -65,6 +65,16 @@ func Start() (*Env, error) {
 // Stop stops the API server.
 func (e *Env) Stop() error { return e.env.Stop() }
 
+// AdminKubeConfig returns a kubeconfig for a new cluster-admin user
+// (system:masters), for kubectl against the running API server.
+func (e *Env) AdminKubeConfig(name string) ([]byte, error) {
+	u, err := e.env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("add user %s: %w", name, err)
+	}
+	return u.KubeConfig()
+}
+
 // localAssets finds the newest bin/k8s/<version> that `make envtest` filled.
 func localAssets() string {
 	dirs, _ := filepath.Glob(filepath.Join(Root(), "bin", "k8s", "*"))
