@@ -99,9 +99,7 @@ func TestThrottlingAndServerErrorBurstsAreRetriedWithoutLosingResults(t *testing
 				// Previous results stay while retrying.
 				g.Expect(obj.Status.Images[0].FilesCount).To(Equal(before.Status.Images[0].FilesCount))
 			})
-			h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-				g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
-			})
+			h.accepted("app", 2)
 			h.sim.FailNext(simulator.OpListImages, 3, tc.status)
 			obj := h.readyInRound("app", 2)
 

@@ -11,13 +11,19 @@ import (
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 )
 
-// readyInRound waits for Ready=True at the given round.
-func (h *harness) readyInRound(name string, n int64) *scanv1.ImageScan {
+// accepted waits until HSS accepted the given round.
+func (h *harness) accepted(name string, n int64) *scanv1.ImageScan {
 	h.t.Helper()
-	h.eventually(name, func(g Gomega, obj *scanv1.ImageScan) {
+	return h.eventually(name, func(g Gomega, obj *scanv1.ImageScan) {
 		g.Expect(round(obj)).To(Equal(n))
 		g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
 	})
+}
+
+// readyInRound finishes the given round's scans and waits for Ready=True.
+func (h *harness) readyInRound(name string, n int64) *scanv1.ImageScan {
+	h.t.Helper()
+	h.accepted(name, n)
 	h.finishScans()
 	return h.eventually(name, func(g Gomega, obj *scanv1.ImageScan) {
 		g.Expect(round(obj)).To(Equal(n))

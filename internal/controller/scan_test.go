@@ -82,10 +82,7 @@ func TestSelectorScanCoversEveryMatchingImage(t *testing.T) {
 		Namespace:    "payments",
 		UpdatedAfter: &metav1.Time{Time: time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)},
 	}})
-	h.eventually("payments", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
-		g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
-	})
+	h.accepted("payments", 1)
 	h.finishScans()
 	obj := h.eventually("payments", func(g Gomega, obj *scanv1.ImageScan) {
 		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
@@ -111,10 +108,7 @@ func TestScanSurvivesManagerRestartWithOneBatchScan(t *testing.T) {
 	h.createSecret(validSecret())
 	refs := h.images("team", "app", 2, nil)
 	h.scan("app", scanv1.ImageScanSpec{Images: refs})
-	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
-		g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
-	})
+	h.accepted("app", 1)
 
 	h.restart()
 	h.finishScans()
@@ -134,10 +128,7 @@ func TestFailedImagesStallTheRoundAndAreNamed(t *testing.T) {
 		}
 	})
 	h.scan("app", scanv1.ImageScanSpec{Images: refs})
-	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
-		g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
-	})
+	h.accepted("app", 1)
 	h.finishScans()
 	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
 		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionFalse, scanv1.ReasonImagesFailed)
@@ -158,10 +149,7 @@ func TestImagesUnknownToHSSAreReportedNotRetried(t *testing.T) {
 	refs := h.images("team", "app", 1, nil)
 	refs = append(refs, scanv1.ImageReference{Namespace: "team", Name: "app", Tag: "missing"})
 	h.scan("app", scanv1.ImageScanSpec{Images: refs})
-	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
-		g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
-	})
+	h.accepted("app", 1)
 	h.finishScans()
 	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
 		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionFalse, scanv1.ReasonImagesNotFound)
@@ -176,10 +164,7 @@ func TestSyncFromSWRRevealsImagesBeforeTheRound(t *testing.T) {
 	h.createSecret(validSecret())
 	refs := h.images("team", "fresh", 2, func(_ int, img *simulator.Image) { img.Unsynced = true })
 	h.scan("fresh", scanv1.ImageScanSpec{Images: refs, SyncFromSWR: true})
-	h.eventually("fresh", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
-		g.Expect(obj.Status.LastScanRequest.AcceptedAt).NotTo(BeNil())
-	})
+	h.accepted("fresh", 1)
 	h.finishScans()
 	h.eventually("fresh", func(g Gomega, obj *scanv1.ImageScan) {
 		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)

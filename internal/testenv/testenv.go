@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 	goruntime "runtime"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -82,4 +83,18 @@ func localAssets() string {
 		return ""
 	}
 	return dirs[len(dirs)-1]
+}
+
+// Main is a test binary's TestMain: it starts the API server, hands it to
+// use, runs the tests and stops the server.
+func Main(m *testing.M, use func(*Env)) {
+	env, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	use(env)
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
 }
