@@ -23,4 +23,5 @@ const (
 	ReasonThrottled           = "Throttled"
 	ReasonServiceUnavailable  = "ServiceUnavailable"
 	ReasonSuspended           = "Suspended"
+	ReasonKubernetesAPIError  = "KubernetesAPIError"
 )

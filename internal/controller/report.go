@@ -31,7 +31,7 @@ func (r *ImageScanReconciler) report(obj *scanv1.ImageScan, members []*scanv1.Im
 			r.Events.Eventf(obj, nil, corev1.EventTypeWarning, se.Reason, "Authenticate", "%s", err.Error())
 		}
 	case err != nil:
-		reason := scanv1.ReasonServiceUnavailable
+		reason := scanv1.ReasonKubernetesAPIError // HSS errors are all stepErrors
 		if se != nil {
 			reason = se.Reason
 		}
