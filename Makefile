@@ -82,6 +82,14 @@ run: manifests generate ## Run the manager against the current kubeconfig.
 simulator: ## Run the HSS simulator on 127.0.0.1:8088.
 	go run ./hack/hss-simulator $(ARGS)
 
+.PHONY: demo
+demo: envtest ## Run the operator, the HSS simulator and an API server in one process and follow a sample ImageScan to Ready.
+	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go run ./hack/demo $(ARGS)
+
+.PHONY: bench
+bench: envtest ## Measure the reconciler against the HSS simulator; figures in docs/benchmarks.md.
+	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go run ./hack/bench $(ARGS)
+
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a Docker engine).
 	docker build -t $(IMG) .

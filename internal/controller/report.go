@@ -100,7 +100,7 @@ func summarize(st *scanv1.ImageScanStatus, members []*scanv1.ImageResult) scanv1
 		}
 	}
 	s.Pending = max(s.Matched-s.Succeeded-s.Failed-s.NotFound, 0)
-	s.TotalSize = humanBytes(s.TotalFileSize)
+	s.TotalSize = HumanBytes(s.TotalFileSize)
 	return s
 }
 
@@ -154,7 +154,8 @@ func truncate(s string) string {
 	return s[:limit-3] + "..."
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes n in binary units, as status.summary.totalSize shows it.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%dB", n)

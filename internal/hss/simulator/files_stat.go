@@ -12,7 +12,11 @@ func (s *Server) fileStats(c *call) (any, *apiError) {
 		return nil, e
 	}
 	f := Filter{Type: typ, Namespace: q.Get("namespace"), Name: q.Get("image_name"), Version: q.Get("tag_name")}
-	for _, v := range s.selectImages(f) {
+	candidates := s.selectImages
+	if f.Namespace != "" && f.Name != "" && f.Version != "" {
+		candidates = s.exactImage // the usual call: one map lookup, not a walk
+	}
+	for _, v := range candidates(f) {
 		if v.ImageID != c.route.imageID {
 			continue
 		}

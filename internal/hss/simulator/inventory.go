@@ -102,6 +102,20 @@ func (s *Server) selectImages(f Filter) []view {
 	return slices.DeleteFunc(views, func(v view) bool { return !f.match(v) })
 }
 
+// exactImage returns the visible image f names by type, namespace, name and
+// version, without walking the inventory.
+func (s *Server) exactImage(f Filter) []view {
+	s.inv.mu.Lock()
+	defer s.inv.mu.Unlock()
+	r, ok := s.inv.records[key{f.Type, f.Namespace, f.Name, f.Version}]
+	if !ok || r.img.Unsynced {
+		return nil
+	}
+	v := view{Image: r.img}
+	v.Scan = r.job.state(s.clock.Now(), s.timing)
+	return []view{v}
+}
+
 // withDefaults fills the fields an inventory may leave out.
 func withDefaults(img Image) Image {
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%s:%s", img.Type, img.Namespace, img.Name, img.Tag)))

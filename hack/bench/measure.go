@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+)
+
+// listWalks counts paged list walks: list requests for the first page.
+type listWalks struct{ n atomic.Int64 }
+
+func (l *listWalks) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/image/swr-repository") {
+			if off := r.URL.Query().Get("offset"); off == "" || off == "0" {
+				l.n.Add(1)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sampleHeap records the largest live heap (runtime.MemStats.HeapAlloc) of
+// this process, sampled every 50ms after a GC, until the returned function
+// is called; that function returns the peak.
+func sampleHeap() func() uint64 {
+	runtime.GC()
+	quit, peak := make(chan struct{}), make(chan uint64)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		var top uint64
+		for {
+			runtime.ReadMemStats(&ms)
+			top = max(top, ms.HeapAlloc)
+			select {
+			case <-quit:
+				peak <- top
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() uint64 { close(quit); return <-peak }
+}
+
+// waitReady watches the ImageScans of namespace ns, runs create, and waits
+// until every one of names is Ready. It returns when each became Ready; it
+// fails when one is Stalled or ctx ends first.
+func waitReady(ctx context.Context, c client.WithWatch, ns string, names []string, create func() error) (map[string]time.Time, error) {
+	w, err := c.Watch(ctx, &scanv1.ImageScanList{}, client.InNamespace(ns))
+	if err != nil {
+		return nil, fmt.Errorf("watch ImageScans: %w", err)
+	}
+	defer w.Stop()
+	if err := create(); err != nil {
+		return nil, err
+	}
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	readyAt := make(map[string]time.Time, len(names))
+	for len(readyAt) < len(want) {
+		select {
+		case <-ctx.Done():
+			return readyAt, fmt.Errorf("%d of %d ImageScans Ready: %w", len(readyAt), len(want), context.Cause(ctx))
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return readyAt, errors.New("the watch of ImageScans closed")
+			}
+			obj, ok := ev.Object.(*scanv1.ImageScan)
+			if !ok || !want[obj.Name] {
+				continue
+			}
+			conds := obj.Status.Conditions
+			if _, done := readyAt[obj.Name]; !done && apimeta.IsStatusConditionTrue(conds, scanv1.ConditionReady) {
+				readyAt[obj.Name] = time.Now()
+			}
+			if c := apimeta.FindStatusCondition(conds, scanv1.ConditionStalled); c != nil && c.Status == "True" {
+				return readyAt, fmt.Errorf("imagescan %s stalled: %s: %s", obj.Name, c.Reason, c.Message)
+			}
+		}
+	}
+	return readyAt, nil
+}

@@ -1,0 +1,196 @@
+// Command demo runs the operator end to end in one process: a local API
+// server, the HSS simulator with a generated inventory, and the manager. It
+// applies an ImageScan, prints its progress like `kubectl get imagescans`
+// every second until it is Ready or Stalled, then the per-image results and
+// the HSS calls the simulator answered. It exits 0 when the scan is Ready.
+//
+//	make demo
+//	make demo ARGS="--failure-rate 0.3"
+//	make demo ARGS="--keep"                 # then kubectl with the printed kubeconfig
+//	make demo ARGS="--file my-scan.yaml"
+//
+// The control plane binaries come from `make envtest`.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/yaml"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/controller"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+	"github.com/hss-dev/imagescan-operator/internal/sandbox"
+)
+
+//go:embed imagescan.yaml
+var defaultScan []byte
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	var (
+		images      = flag.Int("images", 60, "number of images the simulator generates, over several organisations")
+		seed        = flag.Int64("seed", 1, "seed of the generated images and of scan outcomes")
+		failureRate = flag.Float64("failure-rate", 0, "share (0..1) of scans that fail")
+		queueDelay  = flag.Duration("queue-delay", time.Second, "time a requested scan waits before it runs")
+		scanTime    = flag.Duration("scan-duration", 3*time.Second, "time a scan runs")
+		timeout     = flag.Duration("timeout", 2*time.Minute, "how long to wait for Ready")
+		keep        = flag.Bool("keep", false, "keep running after the scan ends, for kubectl, until Ctrl-C")
+		file        = flag.String("file", "", "ImageScan YAML to apply instead of the built-in one (namespace defaults to "+sandbox.Namespace+", which holds the Secret "+sandbox.SecretName+")")
+		verbose     = flag.Bool("v", false, "show the controller's logs")
+	)
+	flag.Parse()
+	if *verbose {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
+	} else {
+		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	}
+
+	obj, err := loadScan(*file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	fmt.Println("Starting the API server, the HSS simulator and the manager...")
+	sb, err := sandbox.Start(sandbox.Config{
+		Simulator: simulator.Config{
+			QueueDelay: *queueDelay, ScanDuration: *scanTime, FailureRate: *failureRate, Seed: *seed,
+		},
+		Images:     simulator.Generate(*images, *seed),
+		Controller: controller.Options{MinPoll: time.Second, MaxPoll: 5 * time.Second},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := sb.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
+	fmt.Printf("Simulator: %d images, queue delay %s, scan duration %s, failure rate %.2f\n",
+		*images, *queueDelay, *scanTime, *failureRate)
+
+	if err := sb.Env.Client.Create(ctx, obj); err != nil {
+		fmt.Fprintf(os.Stderr, "apply ImageScan: %v\n", err)
+		return 1
+	}
+	fmt.Printf("Applied imagescan %s/%s\n\n", obj.Namespace, obj.Name)
+
+	last, err := follow(ctx, sb.Env.Client, client.ObjectKeyFromObject(obj), *timeout)
+	ready := err == nil && apimeta.IsStatusConditionTrue(last.Status.Conditions, scanv1.ConditionReady)
+	if last != nil {
+		printImages(os.Stdout, last)
+	}
+	printCalls(os.Stdout, sb.Simulator)
+	switch {
+	case err != nil:
+		fmt.Printf("\nStopped: %v\n", err)
+	case ready:
+		fmt.Println("\nReady.")
+	default:
+		c := apimeta.FindStatusCondition(last.Status.Conditions, scanv1.ConditionReady)
+		fmt.Printf("\nStalled: %s: %s\n", c.Reason, c.Message)
+	}
+
+	if *keep && ctx.Err() == nil {
+		if err := keepRunning(ctx, sb); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	if !ready {
+		return 1
+	}
+	return 0
+}
+
+// loadScan reads the ImageScan to apply: the built-in one, or path's.
+func loadScan(path string) (*scanv1.ImageScan, error) {
+	data, source := defaultScan, "built-in imagescan.yaml"
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+		source = path
+	}
+	obj := &scanv1.ImageScan{}
+	if err := yaml.UnmarshalStrict(data, obj); err != nil {
+		return nil, fmt.Errorf("read %s: %w", source, err)
+	}
+	if gvk, want := obj.GroupVersionKind(), scanv1.GroupVersion.WithKind("ImageScan"); gvk != want {
+		return nil, fmt.Errorf("read %s: want apiVersion %s and kind %s, got %q and %q",
+			source, want.GroupVersion(), want.Kind, obj.APIVersion, obj.Kind)
+	}
+	if obj.Namespace == "" {
+		obj.Namespace = sandbox.Namespace
+	}
+	return obj, nil
+}
+
+// follow prints a table row for the ImageScan every second until it is
+// Ready or Stalled, the timeout passes, or ctx ends.
+func follow(ctx context.Context, c client.Client, key client.ObjectKey, timeout time.Duration) (*scanv1.ImageScan, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("not Ready within %s", timeout))
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	t := newTable(os.Stdout)
+	var last *scanv1.ImageScan
+	for {
+		obj := &scanv1.ImageScan{}
+		if err := c.Get(ctx, key, obj); err != nil {
+			if ctx.Err() != nil {
+				return last, context.Cause(ctx)
+			}
+			return last, fmt.Errorf("get imagescan %s: %w", key, err)
+		}
+		last = obj
+		t.row(obj)
+		conds := obj.Status.Conditions
+		if apimeta.IsStatusConditionTrue(conds, scanv1.ConditionReady) || apimeta.IsStatusConditionTrue(conds, scanv1.ConditionStalled) {
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return last, context.Cause(ctx)
+		case <-tick.C:
+		}
+	}
+}
+
+// keepRunning leaves the sandbox up for kubectl until ctx ends.
+func keepRunning(ctx context.Context, sb *sandbox.Sandbox) error {
+	f, err := os.CreateTemp("", "imagescan-demo-*.kubeconfig")
+	if err != nil {
+		return err
+	}
+	path := f.Name()
+	_ = f.Close()
+	defer os.Remove(path)
+	if err := sb.WriteKubeConfig(path); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	fmt.Printf("\nThe sandbox keeps running; Ctrl-C stops it. Its kubeconfig is %s, e.g.\n\n", path)
+	fmt.Printf("  kubectl --kubeconfig %s get imagescans -A\n", path)
+	fmt.Printf("  kubectl --kubeconfig %s -n %s annotate imagescan --all %s=\"$(date +%%s)\" --overwrite\n", path, sandbox.Namespace, scanv1.RescanAnnotation)
+	<-ctx.Done()
+	fmt.Println("\nStopping.")
+	return nil
+}
