@@ -111,10 +111,7 @@ func TestScanSurvivesManagerRestartWithOneBatchScan(t *testing.T) {
 	h.accepted("app", 1)
 
 	h.restart()
-	h.finishScans()
-	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
-	})
+	h.readyInRound("app", 1)
 	h.g.Expect(h.batchScans()).To(Equal(1))
 	h.g.Expect(h.fileStats()).To(Equal(2))
 }

@@ -105,15 +105,11 @@ func (s *Server) selectImages(f Filter) []view {
 // exactImage returns the visible image f names by type, namespace, name and
 // version, without walking the inventory.
 func (s *Server) exactImage(f Filter) []view {
-	s.inv.mu.Lock()
-	defer s.inv.mu.Unlock()
-	r, ok := s.inv.records[key{f.Type, f.Namespace, f.Name, f.Version}]
-	if !ok || r.img.Unsynced {
+	img, ok := s.Lookup(f.Type, f.Namespace, f.Name, f.Version)
+	if !ok || img.Unsynced {
 		return nil
 	}
-	v := view{Image: r.img}
-	v.Scan = r.job.state(s.clock.Now(), s.timing)
-	return []view{v}
+	return []view{{Image: img}}
 }
 
 // withDefaults fills the fields an inventory may leave out.
