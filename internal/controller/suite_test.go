@@ -156,7 +156,7 @@ func (h *harness) images(namespace, name string, n int, mutate func(i int, img *
 		img := simulator.Image{
 			Type: simulator.TypePrivate, Namespace: namespace, Name: name, Tag: fmt.Sprintf("v%d", i),
 			Size: int64(100+i) << 20, UpdatedAt: time.Date(2026, 6, 1+i, 0, 0, 0, 0, time.UTC),
-			FilesNum: int32(1000 + i), FilesSize: int32(50<<20 + i),
+			FilesNum: int64(1000 + i), FilesSize: int64(50<<20 + i),
 		}
 		if mutate != nil {
 			mutate(i, &img)

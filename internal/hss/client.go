@@ -72,6 +72,16 @@ type Image struct {
 	UpdatedAt      time.Time
 	// LastScanAt is zero for an image never scanned.
 	LastScanAt time.Time
+	// Findings are what the image's last scan found; the list answer carries
+	// them, so they cost no extra call.
+	Findings Findings
+}
+
+// Findings count what a scan found in an image.
+type Findings struct {
+	Vulnerabilities int64
+	MaliciousFiles  int64
+	UnsafeSettings  int64
 }
 
 // FileStats is an image's file statistics.

@@ -2,12 +2,16 @@ package hss
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 )
@@ -27,19 +31,29 @@ const (
 	ClassInvalid Class = "InvalidRequest"
 	// ClassNotFound: the addressed object does not exist (404).
 	ClassNotFound Class = "NotFound"
+	// ClassUndecodable: a 2xx answer the client could not read (a field of
+	// the wrong type or range, a truncated body). Retrying rarely helps.
+	ClassUndecodable Class = "Undecodable"
 )
 
 // Error is an HSS call's failure, classified once at the client boundary.
-// It never holds credentials.
+// It never holds credentials, and its text never quotes what the remote host
+// sent beyond a bounded error_msg of a well-formed HSS error: that text ends
+// up in status and events, where whoever can read the ImageScan sees it.
 type Error struct {
 	Class      Class
 	Op         string
 	StatusCode int
 	Code       string // HSS error_code, e.g. APIG.0308
-	Message    string // HSS error_msg
+	Message    string // HSS error_msg, bounded and printable; empty unless Code is set
 	RequestID  string
 	RetryAfter time.Duration
-	Err        error
+	// Summary describes a failure without an HSS answer (a timeout, a refused
+	// connection) or an answer that could not be read, in a few words.
+	Summary string
+	// Err is the underlying error, for errors.Is and errors.As; its text is
+	// never part of Error().
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -52,10 +66,11 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(")")
 	}
-	if e.Message != "" {
+	switch {
+	case e.Message != "":
 		fmt.Fprintf(&b, ": %s", e.Message)
-	} else if e.Err != nil {
-		fmt.Fprintf(&b, ": %v", e.Err)
+	case e.Summary != "":
+		fmt.Fprintf(&b, ": %s", e.Summary)
 	}
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " [request %s]", e.RequestID)
@@ -90,19 +105,69 @@ func classify(op string, err error, retryAfter func(requestID string) time.Durat
 	e := &Error{Op: op, Err: err, Class: ClassTransient}
 	var sre *sdkerr.ServiceResponseError
 	if errors.As(err, &sre) {
-		e.StatusCode, e.Code, e.Message, e.RequestID = sre.StatusCode, sre.ErrorCode, sre.ErrorMessage, sre.RequestId
+		e.StatusCode, e.RequestID = sre.StatusCode, boundedText(sre.RequestId, 64)
+		if sre.StatusCode >= 200 && sre.StatusCode < 300 {
+			// The SDK reports a body it could not decode this way; its text
+			// quotes the body, so only the fact is kept.
+			e.Class, e.Summary = ClassUndecodable, "the answer could not be decoded"
+			return e
+		}
+		// Without an error_code the SDK's message is the raw body.
+		if sre.ErrorCode != "" {
+			e.Code, e.Message = boundedText(sre.ErrorCode, 32), boundedText(sre.ErrorMessage, maxMessage)
+		} else {
+			e.Summary = "the answer was not an HSS error"
+		}
 		e.Class = classOfStatus(sre.StatusCode, sre.ErrorCode)
 		if e.Class == ClassThrottled && retryAfter != nil {
 			e.RetryAfter = retryAfter(sre.RequestId)
 		}
 		return e
 	}
-	var netErr net.Error
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
-		e.Class = ClassTransient
-	}
+	e.Summary = transportSummary(err)
 	return e
+}
+
+// maxMessage bounds the error_msg kept from an answer.
+const maxMessage = 200
+
+// transportSummary names a failure that got no HSS answer without quoting
+// addresses or anything the peer sent.
+func transportSummary(err error) string {
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "the call was cancelled"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "the call timed out"
+	case errors.As(err, &dnsErr):
+		return "the endpoint's host name could not be resolved"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the endpoint refused the connection"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the connection was closed before an answer"
+	case errors.As(err, &certErr):
+		return "the endpoint's TLS certificate was not trusted"
+	case errors.As(err, &netErr):
+		return "network error"
+	}
+	return "the call failed before an answer"
+}
+
+// boundedText keeps at most n bytes of printable text from a remote host.
+func boundedText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, s)
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + "..."
+	}
+	return strings.TrimSpace(s)
 }
 
 func classOfStatus(status int, code string) Class {

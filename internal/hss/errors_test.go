@@ -2,9 +2,11 @@ package hss
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +120,7 @@ func TestEveryFailureIsClassifiedAtTheClientBoundary(t *testing.T) {
 				g.Expect(he.Message).NotTo(BeEmpty())
 			} else {
 				g.Expect(he.Err).To(HaveOccurred(), "the cause of a failure without an answer")
+				g.Expect(he.Summary).NotTo(BeEmpty())
 			}
 			g.Expect(e.sim.Counts()).NotTo(BeEmpty(), "the failure came over HTTP from the simulator")
 			expectNoSecrets(g, err, tg.Credentials)
@@ -237,4 +240,53 @@ func expectNoSecrets(g Gomega, err error, creds Credentials) {
 
 func TestAnUnclassifiedErrorCountsAsTransient(t *testing.T) {
 	NewWithT(t).Expect(ClassOf(errors.New("boom"))).To(Equal(ClassTransient))
+}
+
+func TestAnErrorBodyThatIsNotAnHSSErrorIsNeverEchoed(t *testing.T) {
+	g := NewWithT(t)
+	const page = "<html>metadata service: instance-role token abc123</html>"
+	e := startEnv(t, nil, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Request-Id", "req-from-a-stranger")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte(page))
+	}), nil, Options{})
+
+	err := listPrivate(context.Background(), e.client(t))
+
+	g.Expect(ClassOf(err)).To(Equal(ClassTransient))
+	g.Expect(err.Error()).To(Equal("list images at offset 0: hss list_images: Transient (HTTP 502): " +
+		"the answer was not an HSS error [request req-from-a-stranger]"))
+	g.Expect(fmt.Sprintf("%+v", err)).NotTo(ContainSubstring("instance-role"))
+}
+
+func TestAnHSSErrorMessageIsBoundedAndPrintable(t *testing.T) {
+	g := NewWithT(t)
+	long := "first line\nsecond line\x1b[31m " + strings.Repeat("x", 5000)
+	e := startEnv(t, nil, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error_code": "HSS.1001", "error_msg": long})
+	}), nil, Options{})
+
+	err := listPrivate(context.Background(), e.client(t))
+
+	var he *Error
+	g.Expect(errors.As(err, &he)).To(BeTrue())
+	g.Expect(he.Code).To(Equal("HSS.1001"))
+	g.Expect(len(he.Message)).To(BeNumerically("<=", maxMessage+3))
+	g.Expect(he.Message).To(HavePrefix("first line second line"))
+	g.Expect(he.Message).NotTo(ContainSubstring("\x1b"))
+}
+
+func TestATransportFailureIsSummarisedWithoutTheAddress(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, Options{}, nil)
+	tg := e.target()
+	e.srv.Close() // nothing listens there any more
+
+	err := listPrivate(context.Background(), e.clientFor(t, tg))
+
+	g.Expect(ClassOf(err)).To(Equal(ClassTransient))
+	g.Expect(err.Error()).To(Equal("list images at offset 0: hss list_images: Transient: the endpoint refused the connection"))
+	g.Expect(err.Error()).NotTo(ContainSubstring("127.0.0.1"))
 }

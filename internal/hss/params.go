@@ -130,6 +130,11 @@ func imageFromModel(imageType string, m model.PrivateImageRepositoryInfo) Image 
 		LatestVersion:  value(m.LatestVersion),
 		UpdatedAt:      fromMillis(m.LatestUpdateTime),
 		LastScanAt:     fromMillis(m.LatestScanTime),
+		Findings: Findings{
+			Vulnerabilities: int64(value(m.VulNum)),
+			MaliciousFiles:  int64(value(m.MaliciousFileNum)),
+			UnsafeSettings:  int64(value(m.UnsafeSettingNum)),
+		},
 	}
 	if t := value(m.ImageType); t != "" {
 		img.ImageType = t

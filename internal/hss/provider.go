@@ -77,7 +77,7 @@ func (p *Provider) Client(t Target) (Client, error) {
 	}
 	c, err := p.build(t)
 	if err != nil {
-		return nil, &Error{Class: classForBuild(t), Op: "configure client", Err: err}
+		return nil, &Error{Class: classForBuild(t), Op: "configure client", Summary: err.Error(), Err: err}
 	}
 	// Drop clients of older credential versions of the same source.
 	prefix := t.sourceKey() + "|"

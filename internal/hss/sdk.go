@@ -95,22 +95,6 @@ func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
 	return images, nil
 }
 
-func (c *sdkClient) FileStatistics(ctx context.Context, img Image) (FileStats, error) {
-	req := &model.ShowImageFilesStatRequest{
-		Region: c.region, EnterpriseProjectId: c.eps, ImageType: img.ImageType, ImageId: img.ImageID,
-		Namespace: optString(img.Namespace), ImageName: optString(img.Name), TagName: optString(img.Tag),
-	}
-	var resp *model.ShowImageFilesStatResponse
-	err := c.call(ctx, OpFileStatistics, func() (err error) {
-		resp, err = c.api.ShowImageFilesStat(req)
-		return err
-	})
-	if err != nil {
-		return FileStats{}, fmt.Errorf("file statistics of %s/%s:%s: %w", img.Namespace, img.Name, img.Tag, err)
-	}
-	return FileStats{Files: int64(value(resp.TotalFilesNum)), Size: int64(value(resp.TotalFilesSize))}, nil
-}
-
 func (c *sdkClient) Synchronize(ctx context.Context, imageType string) error {
 	err := c.call(ctx, OpSynchronize, func() error {
 		_, err := c.api.RunImageSynchronize(&model.RunImageSynchronizeRequest{

@@ -1,6 +1,14 @@
 package simulator
 
-import "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
+import "fmt"
+
+// filesStatAnswer is files-statistics' body. The reference types both
+// counters as Integer with no bound, and images with more than 2^31 bytes of
+// files are common, so they are written as 64-bit numbers.
+type filesStatAnswer struct {
+	TotalFilesNum  int64 `json:"total_files_num"`
+	TotalFilesSize int64 `json:"total_files_size"`
+}
 
 // fileStats answers GET /v5/{project_id}/image/{image_id}/files-statistics.
 // namespace, image_name and tag_name narrow the match when given; when a
@@ -24,7 +32,13 @@ func (s *Server) fileStats(c *call) (any, *apiError) {
 		if v.Scan.Status != StatusSuccess {
 			return nil, errNoStats
 		}
-		return model.ShowImageFilesStatResponse{TotalFilesNum: ptr(v.FilesNum), TotalFilesSize: ptr(v.FilesSize)}, nil
+		if v.MalformedStats {
+			return map[string]any{
+				"total_files_num":  v.FilesNum,
+				"total_files_size": fmt.Sprintf("%.1f GB", float64(v.FilesSize)/1e9),
+			}, nil
+		}
+		return filesStatAnswer{TotalFilesNum: v.FilesNum, TotalFilesSize: v.FilesSize}, nil
 	}
 	return nil, errNotFound
 }

@@ -53,9 +53,21 @@ type Image struct {
 	InstanceID  string `json:"instance_id,omitempty"`
 	InstanceURL string `json:"instance_url,omitempty"`
 	// FilesNum and FilesSize are what files-statistics answers after a
-	// successful scan; the SDK decodes them as int32. Derived when zero.
-	FilesNum  int32 `json:"files_num,omitempty"`
-	FilesSize int32 `json:"files_size,omitempty"`
+	// successful scan. Real images hold up to tens of GiB of files, so both
+	// are 64-bit here, beyond what the SDK's int32 model can decode. Derived
+	// when zero.
+	FilesNum  int64 `json:"files_num,omitempty"`
+	FilesSize int64 `json:"files_size,omitempty"`
+	// Vulnerabilities, UnsafeSettings and MaliciousFiles are what a
+	// successful scan finds: the list answer's vul_num, unsafe_setting_num
+	// and malicious_file_num while the image's status is success.
+	Vulnerabilities int32 `json:"vul_num,omitempty"`
+	UnsafeSettings  int32 `json:"unsafe_setting_num,omitempty"`
+	MaliciousFiles  int32 `json:"malicious_file_num,omitempty"`
+	// MalformedStats makes files-statistics answer 200 with total_files_size
+	// as a string ("3.6 GB"), an answer no client can decode as the reference
+	// types it, to test how a client copes.
+	MalformedStats bool `json:"malformed_stats,omitempty"`
 	// ForcedOutcome, when set, is the terminal status of every scan of this
 	// image, overriding Config.FailureRate.
 	ForcedOutcome Status `json:"forced_outcome,omitempty"`

@@ -119,12 +119,10 @@ func withDefaults(img Image) Image {
 		img.ImageID = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	if img.FilesNum == 0 {
-		img.FilesNum = 50 + int32(binary.BigEndian.Uint16(sum[:2])%20000)
+		img.FilesNum = 50 + int64(binary.BigEndian.Uint16(sum[:2])%20000)
 	}
 	if img.FilesSize == 0 {
-		img.FilesSize = int32(min(max(img.Size, 1), maxInt32))
+		img.FilesSize = max(img.Size, 1)
 	}
 	return img
 }
-
-const maxInt32 = 1<<31 - 1

@@ -84,3 +84,25 @@ func TestListAcceptsTheLimitBounds(t *testing.T) {
 		g.Expect(*resp.TotalNum).To(BeNumerically(">", 0))
 	}
 }
+
+func TestListShowsFindingsOnlyOnceAScanSucceeded(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, nil)
+	im := img("ml", "trainer", "1", 1<<30, epoch)
+	im.Vulnerabilities, im.UnsafeSettings, im.MaliciousFiles = 184, 3, 1
+	e.sim.AddImages(im)
+	im, _ = e.sim.Lookup(TypePrivate, "ml", "trainer", "1")
+	findings := func() []int32 {
+		resp, err := e.list(t, model.ListSwrImageRepositoryRequest{ImageType: TypePrivate})
+		g.Expect(err).NotTo(HaveOccurred())
+		got := (*resp.DataList)[0]
+		return []int32{*got.VulNum, *got.UnsafeSettingNum, *got.MaliciousFileNum}
+	}
+
+	g.Expect(findings()).To(Equal([]int32{0, 0, 0}), "never scanned")
+	g.Expect(e.scanNamed(t, im.ref())).To(Succeed())
+	e.clk.Step(queueDelay)
+	g.Expect(findings()).To(Equal([]int32{0, 0, 0}), "scanning")
+	e.clk.Step(scanTime)
+	g.Expect(findings()).To(Equal([]int32{184, 3, 1}))
+}

@@ -21,7 +21,9 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 //	  "image_size": 73400320,               // bytes
 //	  "latest_update_time": "2026-03-01T10:00:00Z",
 //	  "instance_id": "", "instance_url": "", // instance_image only
-//	  "files_num": 812, "files_size": 70123456, // optional, below 2^31
+//	  "files_num": 812, "files_size": 7012345678, // optional, 64-bit
+//	  "vul_num": 12, "unsafe_setting_num": 1, "malicious_file_num": 0, // optional findings
+//	  "malformed_stats": true,              // optional: undecodable statistics
 //	  "forced_outcome": "failed",           // optional terminal scan status
 //	  "unsynced": true                      // optional, hidden until synchronize
 //	}]}
@@ -52,7 +54,8 @@ func validate(img Image) error {
 		return fmt.Errorf("namespace, image_name and image_version are required")
 	case img.ImageID != "" && !digestRE.MatchString(img.ImageID):
 		return fmt.Errorf("image_id must be sha256:<64 lowercase hex>")
-	case img.Size < 0 || img.FilesNum < 0 || img.FilesSize < 0:
+	case img.Size < 0 || img.FilesNum < 0 || img.FilesSize < 0 ||
+		img.Vulnerabilities < 0 || img.UnsafeSettings < 0 || img.MaliciousFiles < 0:
 		return fmt.Errorf("sizes and counts must not be negative")
 	case img.ForcedOutcome != "" && !img.ForcedOutcome.Terminal():
 		return fmt.Errorf("forced_outcome %q is not a terminal scan status", img.ForcedOutcome)

@@ -29,6 +29,9 @@ func (v view) info() model.PrivateImageRepositoryInfo {
 		MaliciousFileNum: ptr(int32(0)),
 		Scannable:        ptr(true),
 	}
+	if v.Scan.Status == StatusSuccess {
+		info.VulNum, info.UnsafeSettingNum, info.MaliciousFileNum = ptr(v.Vulnerabilities), ptr(v.UnsafeSettings), ptr(v.MaliciousFiles)
+	}
 	if v.Type == TypeInstance {
 		info.InstanceId, info.InstanceUrl = ptr(v.InstanceID), ptr(v.InstanceURL)
 	}
