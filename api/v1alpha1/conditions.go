@@ -8,6 +8,13 @@ const (
 	ConditionStalled     = "Stalled"
 )
 
+// Event reasons that are not condition reasons.
+const (
+	EventScanRequested       = "ScanRequested"
+	EventScanCompleted       = "ScanCompleted"
+	EventMaliciousFilesFound = "MaliciousFilesFound"
+)
+
 // Condition reasons.
 const (
 	ReasonSucceeded           = "Succeeded"
@@ -15,6 +22,7 @@ const (
 	ReasonScanning            = "Scanning"
 	ReasonImagesFailed        = "ImagesFailed"
 	ReasonImagesNotFound      = "ImagesNotFound"
+	ReasonStatsUnavailable    = "StatisticsUnavailable"
 	ReasonCredentialsNotFound = "CredentialsNotFound"
 	ReasonCredentialsInvalid  = "CredentialsInvalid"
 	ReasonAuthFailed          = "AuthenticationFailed"

@@ -145,6 +145,8 @@ type ImageReference struct {
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.summary.failed`
 // +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.summary.totalFiles`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.summary.totalSize`
+// +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.summary.vulnerabilities`
+// +kubebuilder:printcolumn:name="Malicious",type=integer,JSONPath=`.status.summary.maliciousFiles`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -9,6 +9,11 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // entries were left out.
 const MaxReportedImages = 1000
 
+// MaxStatisticsAttempts bounds the file-statistics calls for one image's
+// scan: after that many failures the image is reported without statistics
+// (statisticsAttempts says so), so one unreadable answer cannot hold a round.
+const MaxStatisticsAttempts = 3
+
 // ImageScanStatus is the observed state of an ImageScan.
 type ImageScanStatus struct {
 	// ObservedGeneration is the generation the status was last computed for.
@@ -111,6 +116,12 @@ type ScanSummary struct {
 	// NotFound counts listed images HSS does not know.
 	// +optional
 	NotFound int32 `json:"notFound,omitempty"`
+	// StatisticsUnavailable counts images scanned successfully whose file
+	// statistics could not be fetched.
+	// +optional
+	StatisticsUnavailable int32 `json:"statisticsUnavailable,omitempty"`
+	// Findings sums what the round's scans found, over every image.
+	Findings `json:",inline"`
 	// TotalFiles sums the file counts of succeeded images.
 	// +optional
 	TotalFiles int64 `json:"totalFiles,omitempty"`
@@ -153,6 +164,27 @@ type ImageResult struct {
 	// below status.lastScanRequest.round the image is still pending.
 	// +optional
 	Round int64 `json:"round,omitempty"`
+	// Findings are what the image's scan found, as HSS lists them.
+	// +optional
+	Findings *Findings `json:"findings,omitempty"`
+	// StatisticsAttempts counts failed file-statistics calls for this scan.
+	// At MaxStatisticsAttempts (3) the image is reported without statistics
+	// and message says why.
+	// +optional
+	StatisticsAttempts int32 `json:"statisticsAttempts,omitempty"`
+}
+
+// Findings count what HSS found in scanned images.
+type Findings struct {
+	// Vulnerabilities counts known vulnerabilities (HSS's vul_num).
+	// +optional
+	Vulnerabilities int64 `json:"vulnerabilities,omitempty"`
+	// MaliciousFiles counts malicious files (malicious_file_num).
+	// +optional
+	MaliciousFiles int64 `json:"maliciousFiles,omitempty"`
+	// UnsafeSettings counts unsafe settings (unsafe_setting_num).
+	// +optional
+	UnsafeSettings int64 `json:"unsafeSettings,omitempty"`
 }
 
 // ScanStatusNotFound marks an image HSS does not list.

@@ -24,14 +24,14 @@ type table struct {
 	nameWidth int
 }
 
-const rowFormat = "%-*s  %-13s  %6s  %9s  %6s  %8s  %8s  %-7s  %-40s  %s\n"
+const rowFormat = "%-*s  %-13s  %6s  %9s  %6s  %8s  %8s  %5s  %-7s  %-40s  %s\n"
 
 func newTable(w io.Writer) *table { return &table{w: w} }
 
 func (t *table) row(obj *scanv1.ImageScan) {
 	if t.nameWidth == 0 {
 		t.nameWidth = max(len(obj.Name), len("NAME"))
-		fmt.Fprintf(t.w, rowFormat, t.nameWidth, "NAME", "TYPE", "IMAGES", "SUCCEEDED", "FAILED", "FILES", "SIZE", "READY", "STATUS", "AGE")
+		fmt.Fprintf(t.w, rowFormat, t.nameWidth, "NAME", "TYPE", "IMAGES", "SUCCEEDED", "FAILED", "FILES", "SIZE", "VULNS", "READY", "STATUS", "AGE")
 	}
 	s := obj.Status.Summary
 	var ready, msg string
@@ -40,7 +40,7 @@ func (t *table) row(obj *scanv1.ImageScan) {
 	}
 	fmt.Fprintf(t.w, rowFormat, t.nameWidth, obj.Name, obj.Spec.ImageType,
 		itoa(int64(s.Matched)), itoa(int64(s.Succeeded)), itoa(int64(s.Failed)), itoa(s.TotalFiles), s.TotalSize,
-		ready, msg, duration.HumanDuration(time.Since(obj.CreationTimestamp.Time)))
+		itoa(s.Vulnerabilities), ready, truncate(msg, 40), duration.HumanDuration(time.Since(obj.CreationTimestamp.Time)))
 }
 
 // printImages lists the per-image results of the last round.
@@ -52,7 +52,7 @@ func printImages(w io.Writer, obj *scanv1.ImageScan) {
 	fmt.Fprintf(w, "\nImages of imagescan %s/%s, round %d:\n", obj.Namespace, obj.Name, round)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	messages := slices.ContainsFunc(obj.Status.Images, func(e scanv1.ImageResult) bool { return e.Message != "" })
-	fmt.Fprint(tw, "  IMAGE\tSTATUS\tFILES\tSIZE")
+	fmt.Fprint(tw, "  IMAGE\tSTATUS\tFILES\tSIZE\tVULNS\tMALICIOUS\tUNSAFE")
 	if messages {
 		fmt.Fprint(tw, "\tMESSAGE")
 	}
@@ -65,7 +65,11 @@ func printImages(w io.Writer, obj *scanv1.ImageScan) {
 		if e.FilesSize != nil {
 			size = controller.HumanBytes(*e.FilesSize)
 		}
-		fmt.Fprintf(tw, "  %s/%s:%s\t%s\t%s\t%s", e.Namespace, e.Name, e.Tag, e.ScanStatus, files, size)
+		vulns, malicious, unsafe := "-", "-", "-"
+		if f := e.Findings; f != nil {
+			vulns, malicious, unsafe = itoa(f.Vulnerabilities), itoa(f.MaliciousFiles), itoa(f.UnsafeSettings)
+		}
+		fmt.Fprintf(tw, "  %s/%s:%s\t%s\t%s\t%s\t%s\t%s\t%s", e.Namespace, e.Name, e.Tag, e.ScanStatus, files, size, vulns, malicious, unsafe)
 		if messages {
 			fmt.Fprintf(tw, "\t%s", e.Message)
 		}
@@ -93,3 +97,11 @@ func printCalls(w io.Writer, sim *simulator.Server) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// truncate keeps a table cell to n characters, as kubectl's columns do not.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

@@ -88,8 +88,14 @@ func observe(e *scanv1.ImageResult, img hss.Image, round *scanv1.ScanRequest) {
 		return
 	}
 	e.ScanStatus, e.Message, e.LastScanTime, e.Round = img.ScanStatus, img.ScanFailedDesc, microTime(img.LastScanAt), round.Round
+	e.StatisticsAttempts, e.Findings = 0, nil
 	if img.ScanStatus == hss.StatusSuccess {
 		e.FilesCount, e.FilesSize = nil, nil // collected next
+		e.Findings = &scanv1.Findings{
+			Vulnerabilities: img.Findings.Vulnerabilities,
+			MaliciousFiles:  img.Findings.MaliciousFiles,
+			UnsafeSettings:  img.Findings.UnsafeSettings,
+		}
 	}
 }
 
@@ -110,7 +116,13 @@ func finished(e *scanv1.ImageResult, round int64) bool {
 	if e.ScanStatus == scanv1.ScanStatusNotFound {
 		return true
 	}
-	return e.Round == round && (e.ScanStatus != hss.StatusSuccess || e.FilesCount != nil)
+	return e.Round == round && (e.ScanStatus != hss.StatusSuccess || e.FilesCount != nil || statisticsGivenUp(e))
+}
+
+// statisticsGivenUp: the image's statistics failed too often to try again
+// in this round.
+func statisticsGivenUp(e *scanv1.ImageResult) bool {
+	return e.StatisticsAttempts >= scanv1.MaxStatisticsAttempts
 }
 
 // pollDelay grows with the round's age: short at first, longer while scans

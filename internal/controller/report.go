@@ -46,9 +46,10 @@ func (r *ImageScanReconciler) report(obj *scanv1.ImageScan, members []*scanv1.Im
 		r.setConditions(obj, metav1.ConditionFalse, scanv1.ReasonImagesFailed, failureMessage(st), false, true)
 	case st.Summary.NotFound > 0:
 		r.setConditions(obj, metav1.ConditionFalse, scanv1.ReasonImagesNotFound, notFoundMessage(st), false, true)
+	case st.Summary.StatisticsUnavailable > 0:
+		r.setConditions(obj, metav1.ConditionFalse, scanv1.ReasonStatsUnavailable, statsUnavailableMessage(st), false, true)
 	default:
-		msg := fmt.Sprintf("Scanned %d images: %d files, %s", st.Summary.Succeeded, st.Summary.TotalFiles, st.Summary.TotalSize)
-		r.setConditions(obj, metav1.ConditionTrue, scanv1.ReasonSucceeded, msg, false, false)
+		r.setConditions(obj, metav1.ConditionTrue, scanv1.ReasonSucceeded, succeededMessage(st), false, false)
 	}
 	st.ObservedGeneration = obj.Generation
 }
@@ -70,15 +71,21 @@ func (r *ImageScanReconciler) setConditions(obj *scanv1.ImageScan, ready metav1.
 	}
 }
 
-// announce records the end of a round as an event.
+// announce records the end of a round as events: how it ended, and, for a
+// security team's attention, any malicious file found.
 func (r *ImageScanReconciler) announce(obj *scanv1.ImageScan) {
-	st := obj.Status
-	if st.Summary.Failed > 0 {
-		r.Events.Eventf(obj, nil, corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", "%s", failureMessage(&st))
-		return
+	st := &obj.Status
+	switch {
+	case st.Summary.Failed > 0:
+		r.Events.Eventf(obj, nil, corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", "%s", failureMessage(st))
+	case st.Summary.StatisticsUnavailable > 0:
+		r.Events.Eventf(obj, nil, corev1.EventTypeWarning, scanv1.ReasonStatsUnavailable, "Scan", "%s", statsUnavailableMessage(st))
+	default:
+		r.Events.Eventf(obj, nil, corev1.EventTypeNormal, scanv1.EventScanCompleted, "Scan", "Round %d: %s", st.LastScanRequest.Round, succeededMessage(st))
 	}
-	r.Events.Eventf(obj, nil, corev1.EventTypeNormal, "ScanCompleted", "Scan",
-		"Round %d: scanned %d images, %d files, %s", st.LastScanRequest.Round, st.Summary.Succeeded, st.Summary.TotalFiles, st.Summary.TotalSize)
+	if st.Summary.MaliciousFiles > 0 {
+		r.Events.Eventf(obj, nil, corev1.EventTypeWarning, scanv1.EventMaliciousFilesFound, "Scan", "%s", maliciousMessage(st))
+	}
 }
 
 // summarize counts every member of the round, including those past the
@@ -95,11 +102,18 @@ func summarize(st *scanv1.ImageScanStatus, members []*scanv1.ImageResult) scanv1
 			s.Succeeded++
 			s.TotalFiles += *m.FilesCount
 			s.TotalFileSize += *m.FilesSize
+		case m.ScanStatus == hss.StatusSuccess && statisticsGivenUp(m):
+			s.StatisticsUnavailable++
 		case m.ScanStatus != hss.StatusSuccess:
 			s.Failed++
 		}
+		if f := m.Findings; f != nil && m.Round == round {
+			s.Vulnerabilities += f.Vulnerabilities
+			s.MaliciousFiles += f.MaliciousFiles
+			s.UnsafeSettings += f.UnsafeSettings
+		}
 	}
-	s.Pending = max(s.Matched-s.Succeeded-s.Failed-s.NotFound, 0)
+	s.Pending = max(s.Matched-s.Succeeded-s.Failed-s.NotFound-s.StatisticsUnavailable, 0)
 	s.TotalSize = HumanBytes(s.TotalFileSize)
 	return s
 }
@@ -111,6 +125,37 @@ func failureMessage(st *scanv1.ImageScanStatus) string {
 				return ""
 			}
 			return firstOf(e.Message, e.ScanStatus)
+		}))
+}
+
+func succeededMessage(st *scanv1.ImageScanStatus) string {
+	s := st.Summary
+	msg := fmt.Sprintf("Scanned %d images: %d files, %s", s.Succeeded, s.TotalFiles, s.TotalSize)
+	if s.Vulnerabilities+s.MaliciousFiles+s.UnsafeSettings > 0 {
+		msg += fmt.Sprintf("; found %d vulnerabilities, %d malicious files, %d unsafe settings",
+			s.Vulnerabilities, s.MaliciousFiles, s.UnsafeSettings)
+	}
+	return msg
+}
+
+func statsUnavailableMessage(st *scanv1.ImageScanStatus) string {
+	return fmt.Sprintf("%d of %d images were scanned but their file statistics could not be fetched: %s",
+		st.Summary.StatisticsUnavailable, st.Summary.Matched,
+		nameImages(st, func(e scanv1.ImageResult) string {
+			if e.Round != st.LastScanRequest.Round || !statisticsGivenUp(&e) {
+				return ""
+			}
+			return e.Message
+		}))
+}
+
+func maliciousMessage(st *scanv1.ImageScanStatus) string {
+	return fmt.Sprintf("HSS found %d malicious files in round %d: %s", st.Summary.MaliciousFiles, st.LastScanRequest.Round,
+		nameImages(st, func(e scanv1.ImageResult) string {
+			if e.Round != st.LastScanRequest.Round || e.Findings == nil || e.Findings.MaliciousFiles == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%d malicious files", e.Findings.MaliciousFiles)
 		}))
 }
 

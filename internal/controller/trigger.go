@@ -157,7 +157,7 @@ func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c
 		return fromHSS(err)
 	}
 	round.AcceptedAt = ptrNow(r.Clock)
-	r.Events.Eventf(obj, nil, corev1.EventTypeNormal, "ScanRequested", "BatchScan",
+	r.Events.Eventf(obj, nil, corev1.EventTypeNormal, scanv1.EventScanRequested, "BatchScan",
 		"Round %d (%s): asked HSS to scan %d images", round.Round, round.Trigger, obj.Status.Summary.Matched)
 	return p.patch(ctx, obj)
 }

@@ -1,0 +1,126 @@
+package controller_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	dto "github.com/prometheus/client_model/go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/yaml"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+	"github.com/hss-dev/imagescan-operator/internal/testenv"
+)
+
+// objectSeries gathers the manager's registry and returns the value of
+// every imagescan_* series of one object, keyed by metric name and its
+// extra label (result or kind).
+func objectSeries(g Gomega, namespace, name string) map[string]float64 {
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	out := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] != namespace || labels["name"] != name {
+				continue
+			}
+			key := f.GetName()
+			if extra := labels["result"] + labels["kind"]; extra != "" {
+				key += "/" + extra
+			}
+			out[key] = value(m)
+		}
+	}
+	return out
+}
+
+// alertMetrics returns the imagescan_* metric names the example
+// PrometheusRule's expressions use.
+func alertMetrics(g Gomega) []string {
+	data, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "prometheus", "rules.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	var rule struct {
+		Spec struct {
+			Groups []struct {
+				Rules []struct {
+					Alert string `json:"alert"`
+					Expr  string `json:"expr"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"spec"`
+	}
+	g.Expect(yaml.Unmarshal(data, &rule)).To(Succeed())
+	var names []string
+	for _, grp := range rule.Spec.Groups {
+		for _, r := range grp.Rules {
+			names = append(names, regexp.MustCompile(`imagescan_[a-z_]+`).FindAllString(r.Expr, -1)...)
+		}
+	}
+	g.Expect(names).NotTo(BeEmpty())
+	return names
+}
+
+func value(m *dto.Metric) float64 {
+	if m.GetGauge() != nil {
+		return m.GetGauge().GetValue()
+	}
+	return m.GetCounter().GetValue()
+}
+
+func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("ml", "trainer", 3, func(i int, img *simulator.Image) {
+		withRealSizes(i, img)
+		img.Vulnerabilities, img.MaliciousFiles = 10, int32(i%2)
+	})
+	h.scan("watched", scanv1.ImageScanSpec{Images: refs, Interval: &metav1.Duration{Duration: time.Hour}})
+	obj := h.readyInRound("watched", 1)
+
+	h.g.Eventually(func(g Gomega) {
+		series := objectSeries(g, h.ns, "watched")
+		g.Expect(series).To(Equal(map[string]float64{
+			"imagescan_images/succeeded":                  3,
+			"imagescan_images/failed":                     0,
+			"imagescan_images/pending":                    0,
+			"imagescan_images/not_found":                  0,
+			"imagescan_images/statistics_unavailable":     0,
+			"imagescan_findings/vulnerabilities":          30,
+			"imagescan_findings/malicious_files":          1,
+			"imagescan_findings/unsafe_settings":          0,
+			"imagescan_files":                             float64(obj.Status.Summary.TotalFiles),
+			"imagescan_file_bytes":                        float64(1<<10 + 3<<30 + 6<<30 + 7),
+			"imagescan_ready":                             1,
+			"imagescan_stalled":                           0,
+			"imagescan_last_completion_timestamp_seconds": float64(obj.Status.LastCompletionTime.Unix()),
+			"imagescan_interval_seconds":                  3600,
+		}))
+	}, 10*time.Second).Should(Succeed())
+
+	// The example alerts use only metrics the manager exports.
+	exported := map[string]bool{}
+	for k := range objectSeries(h.g, h.ns, "watched") {
+		name, _, _ := strings.Cut(k, "/")
+		exported[name] = true
+	}
+	for _, name := range alertMetrics(h.g) {
+		h.g.Expect(exported).To(HaveKey(name), "config/prometheus/rules.yaml uses %s", name)
+	}
+
+	h.g.Expect(env.Client.Delete(context.Background(), obj)).To(Succeed())
+	h.g.Eventually(func(g Gomega) {
+		g.Expect(objectSeries(g, h.ns, "watched")).To(BeEmpty())
+	}, 10*time.Second).Should(Succeed())
+}
