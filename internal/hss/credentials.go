@@ -10,14 +10,21 @@ import (
 
 // Credentials say how to authenticate. Exactly one way is used, in this
 // order: an access key pair (optionally temporary, with a security token);
-// an OIDC identity provider with a projected token file; else the manager's
-// own key-less identity, found by the SDK's provider chain.
+// OIDC federation, where the SDK exchanges an ID token with IAM for
+// temporary keys; else the manager's own key-less identity, found by the
+// SDK's provider chain.
 type Credentials struct {
 	AccessKey     string
 	SecretKey     string
 	SecurityToken string
-	IdpID         string
-	IDTokenFile   string
+	// IdpID names the IAM identity provider of a federation, and
+	// IDTokenFile the token the SDK reads and exchanges. The file is always
+	// one the manager wrote itself; never a path from a Secret or a spec.
+	IdpID       string
+	IDTokenFile string
+	// IAMEndpoint overrides the IAM endpoint of the exchange (the manager's
+	// --iam-endpoint); empty is the SDK's default.
+	IAMEndpoint string
 }
 
 // String, GoString and MarshalJSON never print a secret, whatever logs them.
@@ -26,6 +33,14 @@ func (c Credentials) String() string { return c.kind() }
 func (c Credentials) GoString() string { return "hss.Credentials(" + c.kind() + ")" }
 
 func (c Credentials) MarshalJSON() ([]byte, error) { return []byte(`"` + c.kind() + `"`), nil }
+
+// refreshing reports whether the SDK's credential object renews itself
+// (temporary keys from IAM or metadata). It then mutates without a lock, so
+// its client must not be used by two calls at once.
+func (c Credentials) refreshing() bool {
+	k := c.kind()
+	return k == "oidc" || k == "keyless"
+}
 
 func (c Credentials) kind() string {
 	switch {
@@ -56,8 +71,11 @@ func sdkCredentials(c Credentials, projectID string) (auth.ICredential, error) {
 		if c.IDTokenFile == "" {
 			return nil, fmt.Errorf("an OIDC identity provider needs an ID token file")
 		}
-		return basic.NewCredentialsBuilder().WithIdpId(c.IdpID).WithIdTokenFile(c.IDTokenFile).
-			WithProjectId(projectID).SafeBuild()
+		b := basic.NewCredentialsBuilder().WithIdpId(c.IdpID).WithIdTokenFile(c.IDTokenFile).WithProjectId(projectID)
+		if c.IAMEndpoint != "" {
+			b = b.WithIamEndpointOverride(c.IAMEndpoint)
+		}
+		return b.SafeBuild()
 	}
 	// The SDK's chain tries environment, profile, ECS metadata and CCE pod
 	// identity in turn.

@@ -10,7 +10,6 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/httphandler"
 	hsssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5"
-	hssregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/region"
 )
 
 // Target says which HSS project to call and how to authenticate.
@@ -120,7 +119,7 @@ func (p *Provider) build(t Target) (*sdkClient, error) {
 	if t.Endpoint != "" {
 		b = b.WithEndpoints([]string{t.Endpoint})
 	} else {
-		reg, err := hssregion.SafeValueOf(t.Region)
+		reg, err := freshRegion(t.Region)
 		if err != nil {
 			return nil, fmt.Errorf("region %q: %w", t.Region, err)
 		}
@@ -131,6 +130,9 @@ func (p *Provider) build(t Target) (*sdkClient, error) {
 		return nil, err
 	}
 	c := &sdkClient{api: hsssdk.NewHssClient(hc), region: t.Region, limiter: p.limiters.get(t.projectKey()), retryAfter: ra}
+	if t.Credentials.refreshing() {
+		c.serial = &sync.Mutex{}
+	}
 	if t.EnterpriseProjectID != "" {
 		eps := t.EnterpriseProjectID
 		c.eps = &eps

@@ -3,6 +3,7 @@ package hss
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	hsssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5"
@@ -27,6 +28,9 @@ type sdkClient struct {
 	eps        *string
 	limiter    *Limiter
 	retryAfter *retryAfters
+	// serial, when set, runs one call at a time: the credential object
+	// refreshes itself without a lock.
+	serial *sync.Mutex
 }
 
 var _ Client = (*sdkClient)(nil)
@@ -38,7 +42,13 @@ func (c *sdkClient) call(ctx context.Context, op string, fn func() error) error 
 	if err != nil {
 		return classify(op, err, nil)
 	}
+	if c.serial != nil {
+		c.serial.Lock()
+	}
 	err = fn()
+	if c.serial != nil {
+		c.serial.Unlock()
+	}
 	release()
 	requestDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	if err == nil {

@@ -3,12 +3,13 @@ package simulator
 import (
 	"crypto/subtle"
 	"net/http"
+	"sync"
 )
 
 // authenticate accepts an AK/SK signature (Authorization header) or an IAM
 // token (X-Auth-Token). With nothing configured every request passes.
 func (s *Server) authenticate(r *http.Request, body []byte) *apiError {
-	if len(s.cfg.Credentials) == 0 && len(s.cfg.Tokens) == 0 {
+	if !s.authRequired() {
 		return nil
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -32,7 +33,7 @@ func (s *Server) authenticateAKSK(r *http.Request, header string, body []byte) *
 	if err != nil {
 		return errSignature
 	}
-	cred, ok := s.cfg.Credentials[a.access]
+	cred, ok := s.credential(a.access)
 	if !ok {
 		return errSignature
 	}
@@ -45,6 +46,32 @@ func (s *Server) authenticateAKSK(r *http.Request, header string, body []byte) *
 		return errSignature
 	}
 	return nil
+}
+
+// credentials are the configured access keys plus the temporary ones IAM
+// has issued, behind their own lock.
+type credentials struct {
+	mu sync.RWMutex
+	m  map[string]Credential
+}
+
+func (s *Server) credential(ak string) (Credential, bool) {
+	s.creds.mu.RLock()
+	defer s.creds.mu.RUnlock()
+	c, ok := s.creds.m[ak]
+	return c, ok
+}
+
+func (s *Server) addCredential(ak string, c Credential) {
+	s.creds.mu.Lock()
+	defer s.creds.mu.Unlock()
+	s.creds.m[ak] = c
+}
+
+func (s *Server) authRequired() bool {
+	s.creds.mu.RLock()
+	defer s.creds.mu.RUnlock()
+	return len(s.creds.m) > 0 || len(s.cfg.Tokens) > 0
 }
 
 func equal(got, want string) bool {

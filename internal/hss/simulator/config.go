@@ -31,6 +31,9 @@ type Config struct {
 	Clock clock.PassiveClock
 	// Faults is the initial fault injection; see SetFaults.
 	Faults Faults
+	// IdentityProviders are the IAM identity providers the federation calls
+	// accept, by ID.
+	IdentityProviders map[string]IdentityProvider
 	// OnRequest, when set, is called once per request after it is answered.
 	OnRequest func(RequestRecord)
 }

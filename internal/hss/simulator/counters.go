@@ -18,6 +18,9 @@ const (
 	OpListImages  Op = "list_images"
 	OpFileStats   Op = "file_statistics"
 	OpSynchronize Op = "synchronize"
+	// IAM's federation calls.
+	OpIDToken       Op = "iam_id_token"
+	OpSecurityToken Op = "iam_security_token"
 	OpUnknown     Op = "unknown"
 )
 

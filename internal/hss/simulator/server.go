@@ -27,12 +27,17 @@ type Server struct {
 	inv    inventory
 	faults faultInjector
 	stats  counters
+	creds  credentials
+	iam    iam
 }
 
 // New returns a Server with an empty inventory.
 func New(cfg Config) *Server {
-	cfg.Credentials = maps.Clone(cfg.Credentials)
 	s := &Server{cfg: cfg, clock: cfg.Clock, timing: timing{queue: cfg.QueueDelay, scan: cfg.ScanDuration}}
+	s.creds.m = maps.Clone(cfg.Credentials)
+	if s.creds.m == nil {
+		s.creds.m = map[string]Credential{}
+	}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
 	}
@@ -47,9 +52,17 @@ type answer struct {
 	status     int
 	body       any
 	retryAfter int
+	headers    map[string]string
 }
 
 func fail(e *apiError) answer { return answer{status: e.status, body: e} }
+
+func orFail(a answer, e *apiError) answer {
+	if e != nil {
+		return fail(e)
+	}
+	return a
+}
 
 // call is one routed request with its body read.
 type call struct {
@@ -88,6 +101,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(a.retryAfter))
 	}
+	for k, v := range a.headers {
+		w.Header().Set(k, v)
+	}
 	writeJSON(w, a.status, a.body)
 }
 
@@ -106,6 +122,14 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 	if err != nil {
 		return fail(badRequest("request body unreadable or larger than %d bytes", maxBody))
 	}
+	c := &call{r: r, route: rt, body: body}
+	// IAM's federation calls carry their own credentials in the body.
+	switch rt.op {
+	case OpIDToken:
+		return orFail(s.exchangeIDToken(c))
+	case OpSecurityToken:
+		return orFail(s.issueSecurityToken(c))
+	}
 	if e := s.authenticate(r, body); e != nil {
 		return fail(e)
 	}
@@ -115,7 +139,6 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 	if r.Header.Get("region") == "" {
 		return fail(badRequest("the region header is required"))
 	}
-	c := &call{r: r, route: rt, body: body}
 	var out any
 	var e *apiError
 	switch rt.op {
