@@ -13,7 +13,7 @@ KUSTOMIZE = go run sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION SETUP_ENVTEST_VERSION
 
 # Generated files: never edited by hand, checked by verify-generated.
-GENERATED = config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go
+GENERATED = config/crd/bases config/rbac/role.yaml config/workload-identity/role.yaml api/v1alpha1/zz_generated.deepcopy.go
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -31,7 +31,8 @@ help: ## Show this help.
 
 .PHONY: manifests
 manifests: ## Generate the CRD and RBAC manifests from the Go markers.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="{./api/...,./internal/controller/...}" output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=workload-identity-role paths="./internal/identity/..." output:rbac:dir=config/workload-identity
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/identity"
 )
 
 var scheme = runtime.NewScheme()
@@ -39,6 +41,10 @@ func main() {
 		limits                                hss.LimitOptions
 		opts                                  controller.Options
 		timeout                               time.Duration
+		tenancy                               controller.Tenancy
+		allowedEndpoints, platformNamespaces  []string
+		workloadIdentity                      bool
+		federation                            identity.Config
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorisation.")
@@ -48,7 +54,15 @@ func main() {
 	flag.StringVar(&defaults.Region, "hss-region", "", "Default Huawei Cloud region, e.g. ap-southeast-1.")
 	flag.StringVar(&defaults.ProjectID, "hss-project-id", "", "Default IAM project ID.")
 	flag.StringVar(&defaults.Endpoint, "hss-endpoint", "", "Default HSS endpoint; derived from the region when empty.")
-	flag.StringVar(&defaultSecret, "default-credentials-secret", "", "NAMESPACE/NAME of the credentials Secret for ImageScans without credentialsRef; empty uses the manager's key-less identity.")
+	flag.StringVar(&defaultSecret, "default-credentials-secret", "", "NAMESPACE/NAME of the credentials Secret for ImageScans without credentialsRef or serviceAccountName; empty uses the manager's key-less identity.")
+	flag.Func("allowed-endpoints", "Comma-separated scheme://host[:port] patterns (path.Match wildcards) an ImageScan's spec.endpoint may name, besides its region's official endpoint.", listFlag(&allowedEndpoints))
+	flag.BoolVar(&tenancy.RestrictPlatformCredentials, "no-platform-credentials", false, "Lockdown: ImageScans may use the default Secret and the manager's key-less identity only from --platform-credentials-namespaces; others must bring a Secret or a ServiceAccount.")
+	flag.Func("platform-credentials-namespaces", "Comma-separated namespaces allowed the platform's credentials under --no-platform-credentials.", listFlag(&platformNamespaces))
+	flag.BoolVar(&workloadIdentity, "workload-identity", false, "Allow spec.serviceAccountName: mint a token for that ServiceAccount and exchange it with IAM (needs the workload-identity RBAC role).")
+	flag.StringVar(&federation.IdpID, "workload-identity-idp-id", "", "IAM identity provider that trusts this cluster's ServiceAccount token issuer.")
+	flag.StringVar(&federation.Audience, "workload-identity-audience", "sts.myhuaweicloud.com", "Audience of the minted tokens: the client ID configured on the identity provider.")
+	flag.StringVar(&federation.IAMEndpoint, "iam-endpoint", "", "IAM endpoint for the token exchange; the SDK's default when empty.")
+	flag.StringVar(&federation.TokenDir, "workload-identity-token-dir", filepath.Join(os.TempDir(), "workload-identity"), "Directory, private to the manager, for the minted tokens.")
 	flag.Float64Var(&limits.QPS, "hss-qps", 10, "HSS calls per second allowed per HSS project, shared by all ImageScans.")
 	flag.IntVar(&limits.Burst, "hss-burst", 20, "Burst of HSS calls allowed per HSS project.")
 	flag.IntVar(&limits.MaxInFlight, "hss-max-inflight", 8, "Concurrent HSS calls allowed per HSS project.")
@@ -70,6 +84,12 @@ func main() {
 		}
 		defaults.CredentialsSecret = types.NamespacedName{Namespace: ns, Name: name}
 	}
+
+	policy, err := hss.NewEndpointPolicy(allowedEndpoints)
+	if err != nil {
+		fail(log, err, "invalid flag")
+	}
+	tenancy.Endpoints, tenancy.PlatformCredentialsNamespaces = policy, platformNamespaces
 
 	var tlsOpts []func(*tls.Config)
 	if !http2 {
@@ -93,12 +113,18 @@ func main() {
 	if err != nil {
 		fail(log, err, "unable to create manager")
 	}
+	if workloadIdentity {
+		if tenancy.WorkloadIdentity, err = identity.New(federation, mgr.GetClient()); err != nil {
+			fail(log, err, "invalid workload identity flags")
+		}
+	}
 	ctx := ctrl.SetupSignalHandler()
 	r := &controller.ImageScanReconciler{
 		Client:   mgr.GetClient(),
 		Events:   mgr.GetEventRecorder("imagescan-controller"),
 		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout}),
 		Defaults: defaults,
+		Tenancy:  tenancy,
 		Options:  opts,
 	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
@@ -110,9 +136,23 @@ func main() {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		fail(log, err, "unable to set up ready check")
 	}
-	log.Info("starting manager", "region", defaults.Region, "endpoint", defaults.Endpoint)
+	log.Info("starting manager", "region", defaults.Region, "endpoint", defaults.Endpoint,
+		"allowedEndpoints", allowedEndpoints, "platformCredentialsRestricted", tenancy.RestrictPlatformCredentials,
+		"workloadIdentity", workloadIdentity)
 	if err := mgr.Start(ctx); err != nil {
 		fail(log, err, "manager stopped")
+	}
+}
+
+// listFlag parses a comma-separated flag into *dst.
+func listFlag(dst *[]string) func(string) error {
+	return func(v string) error {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*dst = append(*dst, item)
+			}
+		}
+		return nil
 	}
 }
 

@@ -25,11 +25,16 @@ const (
 	ReasonStatsUnavailable    = "StatisticsUnavailable"
 	ReasonCredentialsNotFound = "CredentialsNotFound"
 	ReasonCredentialsInvalid  = "CredentialsInvalid"
-	ReasonAuthFailed          = "AuthenticationFailed"
-	ReasonInvalidRequest      = "InvalidRequest"
-	ReasonInvalidConfig       = "InvalidConfiguration"
-	ReasonThrottled           = "Throttled"
-	ReasonServiceUnavailable  = "ServiceUnavailable"
-	ReasonSuspended           = "Suspended"
-	ReasonKubernetesAPIError  = "KubernetesAPIError"
+	// ReasonCredentialsNotAllowed: the namespace may not use the platform's
+	// credentials, or workload identity is not enabled.
+	ReasonCredentialsNotAllowed = "CredentialsNotAllowed"
+	// ReasonEndpointNotAllowed: spec.endpoint is not one the platform allows.
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
+	ReasonAuthFailed         = "AuthenticationFailed"
+	ReasonInvalidRequest     = "InvalidRequest"
+	ReasonInvalidConfig      = "InvalidConfiguration"
+	ReasonThrottled          = "Throttled"
+	ReasonServiceUnavailable = "ServiceUnavailable"
+	ReasonSuspended          = "Suspended"
+	ReasonKubernetesAPIError = "KubernetesAPIError"
 )

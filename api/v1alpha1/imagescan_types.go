@@ -24,6 +24,7 @@ const RescanAnnotation = "scan.hss.dev/requested-at"
 // ImageScanSpec is the desired scan: which images, where, and how often.
 // +kubebuilder:validation:XValidation:rule="has(self.images) != has(self.selector)",message="set exactly one of spec.images (an explicit list) or spec.selector (filter criteria)"
 // +kubebuilder:validation:XValidation:rule="self.imageType != 'instance_image' || !has(self.images) || self.images.all(i, has(i.instanceID))",message="every entry of spec.images needs instanceID when imageType is instance_image"
+// +kubebuilder:validation:XValidation:rule="!has(self.credentialsRef) || !has(self.serviceAccountName)",message="set at most one of spec.credentialsRef (a Secret with keys) or spec.serviceAccountName (key-less)"
 type ImageScanSpec struct {
 	// ImageType selects the SWR repository kind: private_image, shared_image or
 	// instance_image (an SWR enterprise instance).
@@ -62,18 +63,33 @@ type ImageScanSpec struct {
 	// +kubebuilder:validation:MaxLength=64
 	EnterpriseProjectID string `json:"enterpriseProjectID,omitempty"`
 
-	// Endpoint overrides the HSS endpoint derived from the region,
-	// e.g. https://hss.ap-southeast-1.myhuaweicloud.com.
+	// Endpoint overrides the HSS endpoint derived from the region, e.g. a
+	// private (VPC) endpoint. The manager uses it only when it is the
+	// region's official endpoint or matches the platform's
+	// --allowed-endpoints; otherwise the object is Stalled with reason
+	// EndpointNotAllowed and nothing is sent. Only scheme://host[:port].
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:Pattern=`^https?://[^\s/]+(/.*)?$`
 	Endpoint string `json:"endpoint,omitempty"`
 
-	// CredentialsRef names a Secret in this namespace holding the credentials
-	// (see the README for its keys). Defaults to the manager's
-	// --default-credentials-secret, then to the manager's own key-less identity.
+	// CredentialsRef names a Secret in this namespace holding an access key
+	// pair (see the README for its keys). Without it and without
+	// serviceAccountName, the platform's credentials are used: the manager's
+	// --default-credentials-secret, else its own key-less identity, where the
+	// platform allows this namespace to use them.
 	// +optional
 	CredentialsRef *SecretReference `json:"credentialsRef,omitempty"`
+
+	// ServiceAccountName is a ServiceAccount of this namespace whose identity
+	// the scan uses, without keys: the manager requests a short-lived token
+	// for it and exchanges it with IAM for temporary credentials. Needs the
+	// manager's --workload-identity.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
 	// Interval rescans that long after the last round was requested, e.g. 24h.
 	// Unset means scan once, and again only when the spec or the rescan

@@ -86,6 +86,11 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		}, "spec.selector.imageSize"},
 		{"endpoint not a URL", func(s *scanv1.ImageScan) { s.Spec.Endpoint = "hss.example.com" },
 			"spec.endpoint"},
+		{"both a Secret and a ServiceAccount", func(s *scanv1.ImageScan) {
+			s.Spec.CredentialsRef, s.Spec.ServiceAccountName = &scanv1.SecretReference{Name: "keys"}, "scanner"
+		}, "set at most one of spec.credentialsRef"},
+		{"a ServiceAccount name that is not a name", func(s *scanv1.ImageScan) { s.Spec.ServiceAccountName = "../etc" },
+			"spec.serviceAccountName"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,8 +30,9 @@ type Defaults struct {
 	Region    string
 	ProjectID string
 	Endpoint  string
-	// CredentialsSecret is used by ImageScans without credentialsRef; empty
-	// means the manager's key-less identity.
+	// CredentialsSecret is used by ImageScans without credentialsRef or
+	// serviceAccountName, where Tenancy allows; empty means the manager's
+	// key-less identity.
 	CredentialsSecret types.NamespacedName
 }
 
@@ -87,6 +88,7 @@ type ImageScanReconciler struct {
 	Events   events.EventRecorder
 	HSS      ClientProvider
 	Defaults Defaults
+	Tenancy  Tenancy
 	Options
 
 	stats   statsCache
@@ -105,8 +107,12 @@ const (
 func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	r.setDefaults()
 	err := mgr.GetFieldIndexer().IndexField(ctx, &scanv1.ImageScan{}, credentialsIndex, func(o client.Object) []string {
-		if ref := o.(*scanv1.ImageScan).Spec.CredentialsRef; ref != nil {
-			return []string{ref.Name}
+		spec := o.(*scanv1.ImageScan).Spec
+		switch {
+		case spec.CredentialsRef != nil:
+			return []string{spec.CredentialsRef.Name}
+		case spec.ServiceAccountName != "":
+			return nil
 		}
 		return []string{defaultCredentials}
 	})

@@ -2,51 +2,43 @@ package controller
 
 import (
 	"context"
-	"sync"
+	"errors"
+	"slices"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/identity"
 )
 
-// Keys of a credentials Secret.
-const (
-	KeyAccessKey     = "accessKey"
-	KeySecretKey     = "secretKey"
-	KeySecurityToken = "securityToken"
-	KeyProjectID     = "projectID"
-	KeyIdpID         = "idpID"
-	KeyIDTokenFile   = "idTokenFile"
-)
+// Tenancy is what the platform grants namespaced ImageScans. Every spec
+// field and Secret key is a tenant's input; these decide which of them the
+// manager acts on.
+type Tenancy struct {
+	// Endpoints allows spec.endpoint values besides the region's official
+	// endpoint; nil allows none.
+	Endpoints *hss.EndpointPolicy
+	// RestrictPlatformCredentials limits the platform's credentials (the
+	// default Secret and the manager's own key-less identity) to
+	// PlatformCredentialsNamespaces.
+	RestrictPlatformCredentials   bool
+	PlatformCredentialsNamespaces []string
+	// WorkloadIdentity exchanges ServiceAccount tokens for credentials;
+	// nil while the feature is off.
+	WorkloadIdentity *identity.Federator
+}
 
-// resolve finds the HSS client of obj: its target from spec and defaults,
-// its credentials from the referenced Secret, the default Secret, or the
-// manager's key-less identity.
+// resolve finds the HSS client of obj. It is the one place where the spec's
+// endpoint and credential choices meet the platform's grants: a refusal
+// stalls the object before any client exists, so nothing is sent.
 func (r *ImageScanReconciler) resolve(ctx context.Context, obj *scanv1.ImageScan) (hss.Client, error) {
-	spec := obj.Spec
-	t := hss.Target{
-		Region:              firstOf(spec.Region, r.Defaults.Region),
-		ProjectID:           firstOf(spec.ProjectID, r.Defaults.ProjectID),
-		Endpoint:            firstOf(spec.Endpoint, r.Defaults.Endpoint),
-		EnterpriseProjectID: spec.EnterpriseProjectID,
-		CredentialsVersion:  "keyless",
+	t, err := r.target(obj)
+	if err != nil {
+		return nil, err
 	}
-	secret := r.Defaults.CredentialsSecret
-	if spec.CredentialsRef != nil {
-		secret = types.NamespacedName{Namespace: obj.Namespace, Name: spec.CredentialsRef.Name}
-	}
-	if secret.Name != "" {
-		creds, err := r.secrets.read(ctx, r.Client, secret)
-		if err != nil {
-			return nil, err
-		}
-		t.Credentials, t.CredentialsSource, t.CredentialsVersion = creds.Credentials, secret.String(), creds.version
-		t.ProjectID = firstOf(t.ProjectID, creds.projectID)
+	if err := r.credentials(ctx, obj, &t); err != nil {
+		return nil, err
 	}
 	c, err := r.HSS.Client(t)
 	if err != nil {
@@ -58,6 +50,78 @@ func (r *ImageScanReconciler) resolve(ctx context.Context, obj *scanv1.ImageScan
 	return c, nil
 }
 
+// target is where the calls go. The manager's own --hss-endpoint is the
+// platform's choice; an endpoint from the spec must pass the policy.
+func (r *ImageScanReconciler) target(obj *scanv1.ImageScan) (hss.Target, error) {
+	spec := obj.Spec
+	t := hss.Target{
+		Region:              firstOf(spec.Region, r.Defaults.Region),
+		ProjectID:           firstOf(spec.ProjectID, r.Defaults.ProjectID),
+		Endpoint:            r.Defaults.Endpoint,
+		EnterpriseProjectID: spec.EnterpriseProjectID,
+	}
+	if spec.Endpoint != "" && spec.Endpoint != r.Defaults.Endpoint {
+		if err := r.Tenancy.Endpoints.Check(spec.Endpoint, t.Region); err != nil {
+			return t, stalled(scanv1.ReasonEndpointNotAllowed, "%v", err)
+		}
+		t.Endpoint = spec.Endpoint
+	}
+	return t, nil
+}
+
+// credentials picks the identity of the calls: the namespace's own Secret,
+// its own ServiceAccount, or, where the platform allows the namespace, the
+// platform's default Secret or the manager's key-less identity.
+func (r *ImageScanReconciler) credentials(ctx context.Context, obj *scanv1.ImageScan, t *hss.Target) error {
+	spec := obj.Spec
+	switch {
+	case spec.CredentialsRef != nil:
+		return r.fromSecret(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: spec.CredentialsRef.Name}, t)
+	case spec.ServiceAccountName != "":
+		return r.fromServiceAccount(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: spec.ServiceAccountName}, t)
+	}
+	if r.Tenancy.RestrictPlatformCredentials && !slices.Contains(r.Tenancy.PlatformCredentialsNamespaces, obj.Namespace) {
+		return stalled(scanv1.ReasonCredentialsNotAllowed,
+			"namespace %q may not use the platform's HSS credentials; set spec.credentialsRef to a Secret of this namespace, or spec.serviceAccountName",
+			obj.Namespace)
+	}
+	if r.Defaults.CredentialsSecret.Name != "" {
+		return r.fromSecret(ctx, r.Defaults.CredentialsSecret, t)
+	}
+	t.CredentialsVersion = "keyless"
+	return nil
+}
+
+func (r *ImageScanReconciler) fromSecret(ctx context.Context, key types.NamespacedName, t *hss.Target) error {
+	creds, err := r.secrets.read(ctx, r.Client, key)
+	if err != nil {
+		return err
+	}
+	t.Credentials, t.CredentialsSource, t.CredentialsVersion = creds.Credentials, "secret:"+key.String(), creds.version
+	t.ProjectID = firstOf(t.ProjectID, creds.projectID)
+	return nil
+}
+
+func (r *ImageScanReconciler) fromServiceAccount(ctx context.Context, sa types.NamespacedName, t *hss.Target) error {
+	if r.Tenancy.WorkloadIdentity == nil {
+		return stalled(scanv1.ReasonCredentialsNotAllowed,
+			"spec.serviceAccountName needs workload identity, which this manager does not enable (--workload-identity); use spec.credentialsRef")
+	}
+	creds, err := r.Tenancy.WorkloadIdentity.Credentials(ctx, sa)
+	switch {
+	case errors.Is(err, identity.ErrServiceAccountNotFound):
+		return stalled(scanv1.ReasonCredentialsNotFound, "%v", err)
+	case errors.Is(err, identity.ErrTokenForbidden):
+		return stalled(scanv1.ReasonCredentialsNotAllowed, "%v", err)
+	case err != nil:
+		return err
+	}
+	// One client per ServiceAccount: the SDK re-reads the token file when
+	// its temporary keys expire.
+	t.Credentials, t.CredentialsSource, t.CredentialsVersion = creds, "serviceaccount:"+sa.String(), "federated"
+	return nil
+}
+
 func firstOf(values ...string) string {
 	for _, v := range values {
 		if v != "" {
@@ -65,76 +129,4 @@ func firstOf(values ...string) string {
 		}
 	}
 	return ""
-}
-
-type secretCredentials struct {
-	hss.Credentials
-	projectID string
-	version   string
-}
-
-// secretCache keeps parsed credentials by Secret and resourceVersion. The
-// resourceVersion comes from the metadata-only informer, so the data is read
-// (uncached, straight from the API server) only when the Secret changed.
-type secretCache struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]secretCredentials
-}
-
-func (s *secretCache) read(ctx context.Context, c client.Client, key types.NamespacedName) (secretCredentials, error) {
-	meta := &metav1.PartialObjectMetadata{}
-	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	if err := c.Get(ctx, key, meta); err != nil {
-		if apierrors.IsNotFound(err) {
-			return secretCredentials{}, stalled(scanv1.ReasonCredentialsNotFound,
-				"Secret %q not found in namespace %q; create it with the keys %s and %s", key.Name, key.Namespace, KeyAccessKey, KeySecretKey)
-		}
-		return secretCredentials{}, err
-	}
-	version := string(meta.UID) + "/" + meta.ResourceVersion
-	s.mu.Lock()
-	cached, ok := s.m[key]
-	s.mu.Unlock()
-	if ok && cached.version == version {
-		return cached, nil
-	}
-	secret := &corev1.Secret{}
-	if err := c.Get(ctx, key, secret); err != nil { // uncached: Secrets are excluded from the cache
-		return secretCredentials{}, err
-	}
-	creds, err := parseSecret(secret)
-	if err != nil {
-		return secretCredentials{}, err
-	}
-	creds.version = version
-	s.mu.Lock()
-	if s.m == nil {
-		s.m = map[types.NamespacedName]secretCredentials{}
-	}
-	s.m[key] = creds
-	s.mu.Unlock()
-	return creds, nil
-}
-
-// parseSecret reads the documented keys; the error names the missing key,
-// never a value.
-func parseSecret(secret *corev1.Secret) (secretCredentials, error) {
-	get := func(k string) string { return string(secret.Data[k]) }
-	creds := secretCredentials{
-		Credentials: hss.Credentials{
-			AccessKey: get(KeyAccessKey), SecretKey: get(KeySecretKey), SecurityToken: get(KeySecurityToken),
-			IdpID: get(KeyIdpID), IDTokenFile: get(KeyIDTokenFile),
-		},
-		projectID: get(KeyProjectID),
-	}
-	switch {
-	case creds.IdpID != "" && creds.IDTokenFile == "":
-		return creds, stalled(scanv1.ReasonCredentialsInvalid, "Secret %q has %s but no %s key", secret.Name, KeyIdpID, KeyIDTokenFile)
-	case creds.IdpID != "":
-	case creds.AccessKey == "":
-		return creds, stalled(scanv1.ReasonCredentialsInvalid, "Secret %q has no %s key", secret.Name, KeyAccessKey)
-	case creds.SecretKey == "":
-		return creds, stalled(scanv1.ReasonCredentialsInvalid, "Secret %q has no %s key", secret.Name, KeySecretKey)
-	}
-	return creds, nil
 }

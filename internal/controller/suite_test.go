@@ -62,13 +62,26 @@ type harness struct {
 	clock    *testingclock.FakeClock // the controller's clock
 	provider *hss.Provider
 	stop     func()
+	// adjust, when set, changes each new manager's reconciler, e.g. its
+	// tenancy; platform marks ImageScans that use the platform's credentials.
+	adjust   func(r *controller.ImageScanReconciler)
+	platform bool
 }
 
 var nsCounter atomic.Int32
 
 func newHarness(t *testing.T, cfg simulator.Config, limits ...hss.LimitOptions) *harness {
 	t.Helper()
+	return newHarnessWith(t, cfg, nil, limits...)
+}
+
+// newHarnessWith starts a harness whose managers' reconcilers adjust changes.
+func newHarnessWith(t *testing.T, cfg simulator.Config, adjust func(h *harness, r *controller.ImageScanReconciler), limits ...hss.LimitOptions) *harness {
+	t.Helper()
 	h := &harness{t: t, g: NewWithT(t), simClock: testingclock.NewFakeClock(time.Now()), clock: testingclock.NewFakeClock(time.Now())}
+	if adjust != nil {
+		h.adjust = func(r *controller.ImageScanReconciler) { adjust(h, r) }
+	}
 	cfg.ProjectID = testProject
 	if cfg.Credentials == nil {
 		cfg.Credentials = map[string]simulator.Credential{testAK: {SK: testSK}}
@@ -122,6 +135,9 @@ func (h *harness) start() {
 			MaxRequeue: 200 * time.Millisecond, StalledRetry: time.Hour, Clock: h.clock,
 		},
 	}
+	if h.adjust != nil {
+		h.adjust(r)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.g.Expect(r.SetupWithManager(ctx, mgr)).To(Succeed())
 	done := make(chan struct{})
@@ -172,7 +188,7 @@ func (h *harness) scan(name string, spec scanv1.ImageScanSpec) *scanv1.ImageScan
 	if spec.ImageType == "" {
 		spec.ImageType = scanv1.PrivateImage
 	}
-	if spec.CredentialsRef == nil {
+	if spec.CredentialsRef == nil && spec.ServiceAccountName == "" && !h.platform {
 		spec.CredentialsRef = &scanv1.SecretReference{Name: secretName}
 	}
 	obj := &scanv1.ImageScan{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns}, Spec: spec}
