@@ -21,7 +21,7 @@ const (
 	// IAM's federation calls.
 	OpIDToken       Op = "iam_id_token"
 	OpSecurityToken Op = "iam_security_token"
-	OpUnknown     Op = "unknown"
+	OpUnknown       Op = "unknown"
 )
 
 // Outcome classifies how a request was answered.
