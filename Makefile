@@ -1,5 +1,8 @@
 # Image and tool versions are pinned here, and only here.
-IMG ?= ghcr.io/hss-dev/imagescan-operator:latest
+# IMAGE_NAME is the image config/manager names; IMG is what make image tags
+# and make installer writes into dist/install.yaml.
+IMAGE_NAME = ghcr.io/hss-dev/imagescan-operator
+IMG ?= $(IMAGE_NAME):latest
 ENVTEST_K8S_VERSION ?= 1.37.2
 ENVTEST_ETCD_VERSION ?= 3.6.16
 SETUP_ENVTEST_VERSION ?= v0.25.1
@@ -8,7 +11,17 @@ KUSTOMIZE_VERSION ?= v5.8.2
 # timed run spuriously at its deadline (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 10000x
 
+# Platforms of make image; the first is also the docker-loadable tarball's.
+PLATFORMS ?= linux/amd64 linux/arm64
+# Every file and the image itself are stamped with this time (Unix seconds):
+# the last commit's, so the same source gives the same digest.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
 CONTROLLER_GEN = go tool controller-gen
+# Release tools live in their own module (hack/tools) so that their
+# dependencies never move the operator's; built once into bin/.
+CRANE = $(CURDIR)/bin/crane
+HELM = $(CURDIR)/bin/helm
 KUSTOMIZE = go run sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION SETUP_ENVTEST_VERSION
 
@@ -52,16 +65,18 @@ fmt: ## Run go fmt.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet.
+vet: ## Run go vet on the operator and its release tools.
 	go vet ./...
+	go -C hack/tools vet ./...
 
 .PHONY: envtest
 envtest: ## Put kube-apiserver and etcd for tests into bin/ (downloaded, else built once from the module proxy).
 	@./hack/setup-envtest.sh >/dev/null
 
 .PHONY: test
-test: vet verify-generated envtest ## Vet, check generated files, run every test on a real API server, and fuzz briefly.
+test: vet verify-generated envtest image installer ## Vet, check generated files, run every test on a real API server (the release artefacts too), and fuzz briefly.
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./... -count=1
+	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go -C hack/tools test ./... -count=1
 	$(MAKE) --no-print-directory fuzz
 
 .PHONY: fuzz
@@ -93,8 +108,31 @@ demo: envtest ## Run the operator, the HSS simulator and an API server in one pr
 bench: envtest ## Measure the reconciler against the HSS simulator; figures in docs/benchmarks.md.
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go run ./hack/bench $(ARGS)
 
+.PHONY: image
+image: ## Build the multi-platform manager image into dist/ (OCI layout and docker tarball), without Docker.
+	@mkdir -p dist/bin
+	@set -e; args=""; for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=dist/bin/manager-$$os-$$arch; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "-s -w" -o $$out . ; \
+	  args="$$args --binary $$p=$(CURDIR)/$$out"; done; \
+	go -C hack/tools run ./image --ref $(IMG) --created $(SOURCE_DATE_EPOCH) \
+	  --layout $(CURDIR)/dist/image --tar $(CURDIR)/dist/image.tar $$args | tee dist/image.digest
+
+.PHONY: push
+push: tools ## Publish dist/image (from make image) as IMG with crane; log in first with bin/crane auth login.
+	$(CRANE) push dist/image $(IMG)
+
+.PHONY: tools
+tools: $(CRANE) $(HELM) ## Build the release tools (crane, helm) into bin/.
+
+$(CRANE): hack/tools/go.mod
+	go -C hack/tools build -o $(CRANE) github.com/google/go-containerregistry/cmd/crane
+
+$(HELM): hack/tools/go.mod
+	go -C hack/tools build -o $(HELM) helm.sh/helm/v3/cmd/helm
+
 .PHONY: docker-build
-docker-build: ## Build the manager image (needs a Docker engine).
+docker-build: ## Build the manager image with a Docker engine (same user, entrypoint and flags as make image).
 	docker build -t $(IMG) .
 
 ##@ Deployment
@@ -103,11 +141,18 @@ docker-build: ## Build the manager image (needs a Docker engine).
 install: manifests ## Install the CRD into the current cluster.
 	$(KUSTOMIZE) build config/crd | kubectl apply -f -
 
+.PHONY: installer
+installer: manifests ## Write dist/install.yaml (CRD, RBAC, manager) for IMG, without editing tracked files.
+	@rm -rf dist/installer && mkdir -p dist/installer
+	@printf 'resources:\n- ../../config/default\n' > dist/installer/kustomization.yaml
+	cd dist/installer && $(KUSTOMIZE) edit set image $(IMAGE_NAME)=$(IMG)
+	$(KUSTOMIZE) build dist/installer > dist/install.yaml
+	@echo "wrote dist/install.yaml for $(IMG)"
+
 .PHONY: deploy
-deploy: manifests ## Deploy the manager into the current cluster.
-	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default | kubectl apply -f -
+deploy: installer ## Install the operator into the current cluster from dist/install.yaml.
+	kubectl apply --server-side -f dist/install.yaml
 
 .PHONY: undeploy
-undeploy: ## Remove the manager from the current cluster.
-	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
+undeploy: installer ## Remove the operator (and its CRD, with every ImageScan) from the current cluster.
+	kubectl delete --ignore-not-found -f dist/install.yaml

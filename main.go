@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	// CA roots for HTTPS to HSS and IAM in an image without a base: Go uses
+	// them only when the system has none.
+	_ "golang.org/x/crypto/x509roots/fallback"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -36,6 +39,7 @@ func init() {
 func main() {
 	var (
 		metricsAddr, probeAddr, defaultSecret string
+		leaderElectionNamespace               string
 		leaderElect, metricsSecure, http2     bool
 		defaults                              controller.Defaults
 		limits                                hss.LimitOptions
@@ -51,6 +55,7 @@ func main() {
 	flag.BoolVar(&http2, "enable-http2", false, "Allow HTTP/2 on the metrics server (off: HTTP/2 rapid-reset mitigations).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one manager reconciles.")
+	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; the pod's own namespace when empty, required outside a cluster.")
 	flag.StringVar(&defaults.Region, "hss-region", "", "Default Huawei Cloud region, e.g. ap-southeast-1.")
 	flag.StringVar(&defaults.ProjectID, "hss-project-id", "", "Default IAM project ID.")
 	flag.StringVar(&defaults.Endpoint, "hss-endpoint", "", "Default HSS endpoint; derived from the region when empty.")
@@ -106,6 +111,7 @@ func main() {
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "imagescan.scan.hss.dev",
+		LeaderElectionNamespace:       leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 	}
 	controller.ConfigureCache(&mgrOpts)

@@ -70,7 +70,14 @@ func (e *Env) Stop() error { return e.env.Stop() }
 // AdminKubeConfig returns a kubeconfig for a new cluster-admin user
 // (system:masters), for kubectl against the running API server.
 func (e *Env) AdminKubeConfig(name string) ([]byte, error) {
-	u, err := e.env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	return e.UserKubeConfig(name, "system:masters")
+}
+
+// UserKubeConfig returns a kubeconfig for a user with exactly these groups
+// (none: only what RBAC grants the name), authenticated by a client
+// certificate.
+func (e *Env) UserKubeConfig(name string, groups ...string) ([]byte, error) {
+	u, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("add user %s: %w", name, err)
 	}
