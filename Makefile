@@ -26,7 +26,9 @@ KUSTOMIZE = go run sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION SETUP_ENVTEST_VERSION
 
 # Generated files: never edited by hand, checked by verify-generated.
-GENERATED = config/crd/bases config/rbac/role.yaml config/workload-identity/role.yaml api/v1alpha1/zz_generated.deepcopy.go
+GENERATED = config/crd/bases config/rbac/role.yaml config/workload-identity/role.yaml api/v1alpha1/zz_generated.deepcopy.go \
+	charts/imagescan-operator/templates/crd charts/imagescan-operator/templates/rbac/manager-role.yaml \
+	charts/imagescan-operator/templates/rbac/workload-identity-role.yaml charts/imagescan-operator/templates/prometheusrule.yaml
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -46,6 +48,7 @@ help: ## Show this help.
 manifests: ## Generate the CRD and RBAC manifests from the Go markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="{./api/...,./internal/controller/...}" output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=workload-identity-role paths="./internal/identity/..." output:rbac:dir=config/workload-identity
+	./hack/chart-sync.sh
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods.
@@ -74,7 +77,7 @@ envtest: ## Put kube-apiserver and etcd for tests into bin/ (downloaded, else bu
 	@./hack/setup-envtest.sh >/dev/null
 
 .PHONY: test
-test: vet verify-generated envtest image installer ## Vet, check generated files, run every test on a real API server (the release artefacts too), and fuzz briefly.
+test: vet verify-generated envtest image installer tools ## Vet, check generated files, run every test on a real API server (the release artefacts too), and fuzz briefly.
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./... -count=1
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go -C hack/tools test ./... -count=1
 	$(MAKE) --no-print-directory fuzz

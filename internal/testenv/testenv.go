@@ -36,7 +36,13 @@ func Root() string {
 }
 
 // Start starts the API server with the CRDs of config/crd/bases.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return start(true) }
+
+// StartEmpty starts an API server without the project's CRDs, for tests of
+// what installs them.
+func StartEmpty() (*Env, error) { return start(false) }
+
+func start(withCRDs bool) (*Env, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -44,10 +50,9 @@ func Start() (*Env, error) {
 	if err := scanv1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(Root(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                scheme,
+	env := &envtest.Environment{Scheme: scheme}
+	if withCRDs {
+		env.CRDDirectoryPaths, env.ErrorIfCRDPathMissing = []string{filepath.Join(Root(), "config", "crd", "bases")}, true
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		env.BinaryAssetsDirectory = localAssets()
