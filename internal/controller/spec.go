@@ -2,9 +2,6 @@ package controller
 
 import (
 	"fmt"
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
@@ -32,14 +29,6 @@ func keyOfResult(r scanv1.ImageResult) imageKey {
 
 func keyOfRef(r scanv1.ImageReference) imageKey {
 	return imageKey{r.Namespace, r.Name, r.Tag, r.InstanceID}
-}
-
-func timeOf(t *metav1.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC()
-	return &v
 }
 
 // selectorFilter translates the spec's selector into the API's criteria.

@@ -223,24 +223,3 @@ func countListed(entries []scanv1.ImageResult) int {
 	}
 	return n
 }
-
-func ptrNow(c interface{ Now() time.Time }) *metav1.Time {
-	t := metav1.NewTime(c.Now())
-	return &t
-}
-
-func microTime(t time.Time) *metav1.MicroTime {
-	if t.IsZero() {
-		return nil
-	}
-	mt := metav1.NewMicroTime(t)
-	return &mt
-}
-
-func metaTime(t time.Time) *metav1.Time {
-	if t.IsZero() {
-		return nil
-	}
-	mt := metav1.NewTime(t)
-	return &mt
-}

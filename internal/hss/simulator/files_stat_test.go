@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
@@ -67,17 +68,28 @@ func TestFileStatisticsNeedsAnImageType(t *testing.T) {
 	expectAPIError(g, err, http.StatusBadRequest, "HSS.1001")
 }
 
+// scannedStats adds img, scans it to success and answers its statistics
+// as plain HTTP, with img as the simulator holds it.
+func scannedStats(t *testing.T, e *env, im Image) (Image, *http.Response, string) {
+	t.Helper()
+	e.sim.AddImages(im)
+	im, _ = e.sim.Lookup(im.Type, im.Namespace, im.Name, im.Tag)
+	if err := e.scanNamed(t, im.ref()); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Step(queueDelay + scanTime)
+	q := url.Values{"image_type": {im.Type}, "namespace": {im.Namespace}, "image_name": {im.Name}, "tag_name": {im.Tag}}
+	resp, body := e.raw(t, http.MethodGet, path(im.ImageID+"/files-statistics?"+q.Encode()), "", nil)
+	return im, resp, body
+}
+
 func TestFileStatisticsAnswerSixtyFourBitCounts(t *testing.T) {
 	g := NewWithT(t)
-	e := newEnv(t, nil)
 	big := img("ml", "trainer", "cuda", 3<<30, epoch)
 	big.FilesNum, big.FilesSize = 250_000, 6<<30+12345
-	e.sim.AddImages(big)
-	big, _ = e.sim.Lookup(TypePrivate, "ml", "trainer", "cuda")
-	g.Expect(e.scanNamed(t, big.ref())).To(Succeed())
-	e.clk.Step(queueDelay + scanTime)
+	e := newEnv(t, nil)
 
-	resp, body := e.raw(t, http.MethodGet, path(big.ImageID+"/files-statistics?image_type=private_image&namespace=ml&image_name=trainer&tag_name=cuda"), "", nil)
+	big, resp, body := scannedStats(t, e, big)
 
 	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
 	var answer struct {
@@ -94,15 +106,10 @@ func TestFileStatisticsAnswerSixtyFourBitCounts(t *testing.T) {
 
 func TestMalformedStatisticsAnswerTheSizeAsAString(t *testing.T) {
 	g := NewWithT(t)
-	e := newEnv(t, nil)
 	odd := img("ml", "trainer", "odd", 1<<30, epoch)
 	odd.FilesNum, odd.FilesSize, odd.MalformedStats = 10, 3_600_000_000, true
-	e.sim.AddImages(odd)
-	odd, _ = e.sim.Lookup(TypePrivate, "ml", "trainer", "odd")
-	g.Expect(e.scanNamed(t, odd.ref())).To(Succeed())
-	e.clk.Step(queueDelay + scanTime)
 
-	resp, body := e.raw(t, http.MethodGet, path(odd.ImageID+"/files-statistics?image_type=private_image&namespace=ml&image_name=trainer&tag_name=odd"), "", nil)
+	_, resp, body := scannedStats(t, newEnv(t, nil), odd)
 
 	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
 	g.Expect(body).To(MatchJSON(`{"total_files_num": 10, "total_files_size": "3.6 GB"}`))
