@@ -70,7 +70,7 @@ type ImageScanSpec struct {
 	// EndpointNotAllowed and nothing is sent. Only scheme://host[:port].
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:Pattern=`^https?://[^\s/]+(/.*)?$`
+	// +kubebuilder:validation:Pattern=`^https?://[^\s/?#@]+/?$`
 	Endpoint string `json:"endpoint,omitempty"`
 
 	// CredentialsRef names a Secret in this namespace holding an access key

@@ -86,6 +86,12 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		}, "spec.selector.imageSize"},
 		{"endpoint not a URL", func(s *scanv1.ImageScan) { s.Spec.Endpoint = "hss.example.com" },
 			"spec.endpoint"},
+		{"endpoint with a user", func(s *scanv1.ImageScan) { s.Spec.Endpoint = "https://platform@hss.example.com" },
+			"spec.endpoint"},
+		{"endpoint with a path", func(s *scanv1.ImageScan) { s.Spec.Endpoint = "https://hss.example.com/metadata" },
+			"spec.endpoint"},
+		{"endpoint with a query", func(s *scanv1.ImageScan) { s.Spec.Endpoint = "https://hss.example.com?x=1" },
+			"spec.endpoint"},
 		{"both a Secret and a ServiceAccount", func(s *scanv1.ImageScan) {
 			s.Spec.CredentialsRef, s.Spec.ServiceAccountName = &scanv1.SecretReference{Name: "keys"}, "scanner"
 		}, "set at most one of spec.credentialsRef"},
