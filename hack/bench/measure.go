@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"runtime"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -15,45 +11,6 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 )
-
-// listWalks counts paged list walks: list requests for the first page.
-type listWalks struct{ n atomic.Int64 }
-
-func (l *listWalks) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/image/swr-repository") {
-			if off := r.URL.Query().Get("offset"); off == "" || off == "0" {
-				l.n.Add(1)
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// sampleHeap records the largest live heap (runtime.MemStats.HeapAlloc) of
-// this process, sampled every 50ms after a GC, until the returned function
-// is called; that function returns the peak.
-func sampleHeap() func() uint64 {
-	runtime.GC()
-	quit, peak := make(chan struct{}), make(chan uint64)
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		var top uint64
-		for {
-			runtime.ReadMemStats(&ms)
-			top = max(top, ms.HeapAlloc)
-			select {
-			case <-quit:
-				peak <- top
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 { close(quit); return <-peak }
-}
 
 // waitReady watches the ImageScans of namespace ns, runs create, and waits
 // until every one of names is Ready. It returns when each became Ready; it

@@ -15,7 +15,7 @@ import (
 // Reconcile reads as the round's story: resolve the HSS target, trigger a
 // round when one is due, follow its images, collect their statistics, and
 // report. Status is written in one place, at the end, except for the scan
-// intent and outcome that trigger records around the batch-scan call.
+// intent that trigger records before the batch-scan call.
 func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &scanv1.ImageScan{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -39,12 +39,17 @@ func (r *ImageScanReconciler) reconcile(ctx context.Context, obj *scanv1.ImageSc
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := r.trigger(ctx, obj, c, p); err != nil {
+	sent, err := r.trigger(ctx, obj, c, p)
+	if err != nil {
 		return nil, 0, err
 	}
 	round := obj.Status.LastScanRequest
 	if round == nil || round.CompletedAt != nil {
 		return nil, r.untilNextRound(obj), nil
+	}
+	if sent {
+		// HSS queued the images a moment ago: nothing to follow yet.
+		return nil, r.pollDelay(round), nil
 	}
 	members, err := r.follow(ctx, obj, c)
 	if err != nil {

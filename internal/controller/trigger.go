@@ -36,21 +36,22 @@ func rescanRequested(obj *scanv1.ImageScan) bool {
 }
 
 // trigger starts a round when one is due and makes sure the current round
-// reached HSS exactly once. The intent is written to status before calling
-// batch-scan and the outcome after, because the call has no idempotency key:
-// a manager that finds an intent without an outcome looks at the images
+// reached HSS exactly once, and reports whether this pass called batch-scan.
+// The intent is written to status before calling batch-scan and the outcome
+// after, with the pass's report, because the call has no idempotency key: a
+// manager that finds an intent without an outcome looks at the images
 // before deciding to call again.
-func (r *ImageScanReconciler) trigger(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, p *statusPatcher) error {
+func (r *ImageScanReconciler) trigger(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, p *statusPatcher) (bool, error) {
 	if why, ok := r.due(obj); ok && !obj.Spec.Suspend {
 		if err := r.startRound(ctx, obj, c, why); err != nil {
-			return err
+			return false, err
 		}
 		return r.send(ctx, obj, c, p, false)
 	}
 	if last := obj.Status.LastScanRequest; last != nil && last.AcceptedAt == nil && last.CompletedAt == nil {
 		return r.send(ctx, obj, c, p, true)
 	}
-	return nil
+	return false, nil
 }
 
 // startRound fixes the round's members and records its intent in obj.
@@ -128,38 +129,39 @@ func roundMembers(spec scanv1.ImageScanSpec, listed map[imageKey]hss.Image, prev
 // did: a member queued or scanning, or scanned since the intent. An explicit
 // list sent in chunks may have reached HSS in part; only the images without
 // evidence are sent again.
-func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, p *statusPatcher, resuming bool) error {
+func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, p *statusPatcher, resuming bool) (bool, error) {
 	round := obj.Status.LastScanRequest
 	req := batchScanRequest(obj.Spec)
 	if resuming && round.Attempts > 0 {
 		listed, err := listAll(ctx, c, followFilters(obj.Spec))
 		if err != nil {
-			return fromHSS(err)
+			return false, fromHSS(err)
 		}
 		missing, reached := withoutEvidence(obj, listed)
 		switch {
 		case reached && (req.All || len(missing) == 0):
 			round.AcceptedAt = ptrNow(r.Clock)
-			return p.patch(ctx, obj)
+			return false, nil
 		case reached:
 			req.Images = refsOf(missing, req.Images)
 		}
 	}
 	if countListed(obj.Status.Images) == 0 && obj.Status.ImagesOmitted == 0 {
 		round.AcceptedAt = ptrNow(r.Clock) // nothing HSS could scan
-		return p.patch(ctx, obj)
+		return false, nil
 	}
 	round.Attempts++
 	if err := p.patch(ctx, obj); err != nil {
-		return fmt.Errorf("record scan intent: %w", err)
+		return false, fmt.Errorf("record scan intent: %w", err)
 	}
 	if err := c.BatchScan(ctx, req); err != nil {
-		return fromHSS(err)
+		return false, fromHSS(err)
 	}
+	// The outcome is saved with this pass's report, which follows at once.
 	round.AcceptedAt = ptrNow(r.Clock)
 	r.Events.Eventf(obj, nil, corev1.EventTypeNormal, scanv1.EventScanRequested, "BatchScan",
 		"Round %d (%s): asked HSS to scan %d images", round.Round, round.Trigger, obj.Status.Summary.Matched)
-	return p.patch(ctx, obj)
+	return true, nil
 }
 
 // withoutEvidence returns the listed members HSS shows no sign of having

@@ -52,6 +52,9 @@ type Config struct {
 	// Wrap, when set, wraps the simulator's HTTP handler, e.g. to observe
 	// requests.
 	Wrap func(http.Handler) http.Handler
+	// NoManager leaves the manager out: the caller runs one, e.g. as its own
+	// process, with ManagerArgs.
+	NoManager bool
 }
 
 // Sandbox is a running API server, simulator and manager.
@@ -90,10 +93,33 @@ func Start(cfg Config) (*Sandbox, error) {
 	if err := s.createCredentials(context.Background()); err != nil {
 		return nil, errors.Join(err, s.Stop())
 	}
+	if cfg.NoManager {
+		return s, nil
+	}
 	if err := s.startManager(cfg); err != nil {
 		return nil, errors.Join(fmt.Errorf("start manager: %w", err), s.Stop())
 	}
 	return s, nil
+}
+
+// Target is the simulator's project reached with the sandbox's keys, for a
+// client of HSS other than the manager.
+func (s *Sandbox) Target() hss.Target {
+	return hss.Target{
+		Endpoint: s.SimulatorURL, Region: Region, ProjectID: ProjectID, CredentialsVersion: "sandbox",
+		Credentials: hss.Credentials{AccessKey: accessKey, SecretKey: secretKey},
+	}
+}
+
+// ManagerArgs are the flags that point a manager process at the sandbox's
+// simulator, project and credentials Secret, with its probes and metrics
+// off.
+func (s *Sandbox) ManagerArgs() []string {
+	return []string{
+		"--hss-endpoint=" + s.SimulatorURL, "--hss-region=" + Region, "--hss-project-id=" + ProjectID,
+		"--default-credentials-secret=" + Namespace + "/" + SecretName,
+		"--metrics-bind-address=0", "--health-probe-bind-address=0",
+	}
 }
 
 func (s *Sandbox) createCredentials(ctx context.Context) error {
