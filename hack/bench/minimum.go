@@ -11,9 +11,12 @@ import (
 // Per ImageScan and round: one batch-scan; the list pages that fix its
 // members and, once, the pages that show every member finished; one
 // statistics call per image; three status writes (intent, outcome,
-// completion). Time: the calls before the scans start and after they end,
-// at the quota less the limiter's burst (a full bucket at the start, and
-// again once the scans have run), plus the queue delay and the scan.
+// completion). Time: no statistics call can come before the first scan
+// ends (queue delay and scan), and those calls and the finishing pages then
+// go at the quota less the limiter's burst (full again after the scans);
+// nor can the run beat all its calls at the quota. One ImageScan also waits
+// for its own calls before the scan starts; with many, later rounds start
+// while earlier ones scan, so those overlap.
 type minimum struct {
 	batchScans, listPages, stats, writes int
 	time                                 time.Duration
@@ -27,9 +30,14 @@ func minimumOf(objects, imagesEach int, quota float64, burst int, queue, scan ti
 		stats:      objects * imagesEach,
 		writes:     3 * objects,
 	}
-	before := float64(max(objects*(pages+1)-burst, 0)) / quota
-	after := float64(max(objects*(imagesEach+pages)-burst, 0)) / quota
-	m.time = time.Duration((before+after)*float64(time.Second)) + queue + scan
+	at := func(calls int) time.Duration {
+		return time.Duration(float64(max(calls-burst, 0)) / quota * float64(time.Second))
+	}
+	after := at(objects * (imagesEach + pages))
+	m.time = max(queue+scan+after, at(m.calls()))
+	if objects == 1 {
+		m.time += at(pages + 1)
+	}
 	return m
 }
 
