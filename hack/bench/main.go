@@ -52,6 +52,15 @@ type settings struct {
 	manager, workDir          string
 }
 
+// simulator is the HSS every run talks to: the scanner's timing, the
+// per-call latency, and a quota 10% above the manager's.
+func (s settings) simulator() simulator.Config {
+	return simulator.Config{
+		QueueDelay: s.queueDelay, ScanDuration: s.scanDuration,
+		Faults: simulator.Faults{QPS: s.quota * 1.1, Burst: int(s.quota), Latency: s.latency},
+	}
+}
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

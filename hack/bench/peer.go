@@ -23,10 +23,7 @@ type peerResult struct {
 func runPeer(s settings, images []simulator.Image) (peerResult, error) {
 	res := peerResult{images: len(images)}
 	sb, err := sandbox.Start(sandbox.Config{
-		Simulator: simulator.Config{
-			QueueDelay: s.queueDelay, ScanDuration: s.scanDuration,
-			Faults: simulator.Faults{QPS: s.quota * 1.1, Burst: int(s.quota), Latency: s.latency},
-		},
+		Simulator: s.simulator(),
 		Images:    images,
 		NoManager: true,
 	})

@@ -46,10 +46,7 @@ type result struct {
 func measure(s settings, spec runSpec) (result, error) {
 	var res result
 	sb, err := sandbox.Start(sandbox.Config{
-		Simulator: simulator.Config{
-			QueueDelay: s.queueDelay, ScanDuration: s.scanDuration,
-			Faults: simulator.Faults{QPS: s.quota * 1.1, Burst: int(s.quota), Latency: s.latency},
-		},
+		Simulator: s.simulator(),
 		Images:    append(spec.images, privateImages("warm-up", 1)...),
 		NoManager: true,
 	})

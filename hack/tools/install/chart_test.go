@@ -122,10 +122,8 @@ func TestChartInstallsUpgradesTheCRDAndKeepsItOnUninstall(t *testing.T) {
 	bare, err := testenv.StartEmpty()
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = bare.Stop() })
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	data, err := bare.AdminKubeConfig("helm")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
+	kubeconfig := kubeconfigFile(t, t.TempDir(), data, err)
 	ctx := context.Background()
 	shortNames := func() []string {
 		u := &unstructured.Unstructured{}

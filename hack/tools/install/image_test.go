@@ -164,10 +164,8 @@ func TestTheImagesManagerScansToReadyAsItsNonRootUser(t *testing.T) {
 	g.Expect(info.Mode().Perm() & 0o111).NotTo(BeZero())
 
 	_, simURL := newSimulator(t, 3, 500*time.Millisecond)
-	kubeconfig := filepath.Join(sharedDir(t), "kubeconfig")
 	data, err := env.AdminKubeConfig("image-test")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(os.WriteFile(kubeconfig, data, 0o644)).To(Succeed())
+	kubeconfig := kubeconfigFile(t, sharedDir(t), data, err)
 	ns := tenant(t, g, "image-test", 3)
 
 	startManager(t, filepath.Join(root, "manager"), kubeconfig, simURL, nil, func(cmd *exec.Cmd) {

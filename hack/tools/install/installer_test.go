@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -83,10 +82,8 @@ func TestInstallYAMLGrantsTheManagerEverythingAScanNeeds(t *testing.T) {
 	objs := readManifests(t, artefact(t, "dist/install.yaml", "make installer"))
 	applyServerSide(g, objs)
 
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	data, err := env.UserKubeConfig(managerAccount) // no groups: only what install.yaml binds
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
+	kubeconfig := kubeconfigFile(t, t.TempDir(), data, err)
 	_, simURL := newSimulator(t, 2, 500*time.Millisecond)
 	ns := tenant(t, g, "installer-test", 2)
 

@@ -2,8 +2,6 @@ package install
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -23,10 +21,8 @@ func TestOfTwoManagersOnlyTheLeaderScansAndTheOtherTakesOver(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	g.Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "leader-election"}})).To(Succeed())
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	data, err := env.AdminKubeConfig("leader-test")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
+	kubeconfig := kubeconfigFile(t, t.TempDir(), data, err)
 	sim, simURL := newSimulator(t, 3, 5*time.Second)
 	binary := artefact(t, "dist/bin/manager-linux-"+runtime.GOARCH, "make image")
 	args := []string{"--leader-elect", "--leader-election-namespace=leader-election"}

@@ -46,6 +46,20 @@ func artefact(t *testing.T, rel, make string) string {
 	return p
 }
 
+// kubeconfigFile writes a kubeconfig into dir, readable by other users
+// (the image test runs the manager as uid 65532), and returns its path.
+func kubeconfigFile(t *testing.T, dir string, data []byte, err error) string {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("kubeconfig: %v", err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // newSimulator serves a simulator with n images of team/app on loopback,
 // each scan taking scan.
 func newSimulator(t *testing.T, n int, scan time.Duration) (*simulator.Server, string) {
