@@ -9,9 +9,10 @@ import (
 // result, and the shortest time the quota and the scanner allow.
 //
 // Per ImageScan and round: one batch-scan; the list pages that fix its
-// members and, once, the pages that show every member finished; one
-// statistics call per image; three status writes (intent, outcome,
-// completion). Time: no statistics call can come before the first scan
+// members; one statistics call per image; three status writes (intent,
+// outcome, completion). Once per run: the pages that show every member
+// finished, which for many ImageScans of one project is one walk of the
+// project's finished scans, not one per ImageScan. Time: no statistics call can come before the first scan
 // ends (queue delay and scan), and those calls and the finishing pages then
 // go at the quota less the limiter's burst (full again after the scans);
 // nor can the run beat all its calls at the quota. One ImageScan also waits
@@ -24,16 +25,17 @@ type minimum struct {
 
 func minimumOf(objects, imagesEach int, quota float64, burst int, queue, scan time.Duration) minimum {
 	pages := int(math.Ceil(float64(imagesEach) / 200))
+	finish := min(pages*objects, int(math.Ceil(float64(objects*imagesEach)/200)))
 	m := minimum{
 		batchScans: objects,
-		listPages:  2 * pages * objects,
+		listPages:  pages*objects + finish,
 		stats:      objects * imagesEach,
 		writes:     3 * objects,
 	}
 	at := func(calls int) time.Duration {
 		return time.Duration(float64(max(calls-burst, 0)) / quota * float64(time.Second))
 	}
-	after := at(objects * (imagesEach + pages))
+	after := at(objects*imagesEach + finish)
 	m.time = max(queue+scan+after, at(m.calls()))
 	if objects == 1 {
 		m.time += at(pages + 1)

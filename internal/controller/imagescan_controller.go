@@ -93,6 +93,7 @@ type ImageScanReconciler struct {
 
 	stats   statsCache
 	secrets secretCache
+	feeds   finishedFeeds
 }
 
 // credentialsIndex indexes ImageScans by the Secret they read credentials

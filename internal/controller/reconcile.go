@@ -21,6 +21,7 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.NamespacedName)
+			r.feeds.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -51,12 +52,15 @@ func (r *ImageScanReconciler) reconcile(ctx context.Context, obj *scanv1.ImageSc
 		// HSS queued the images a moment ago: nothing to follow yet.
 		return nil, r.pollDelay(round), nil
 	}
-	members, err := r.follow(ctx, obj, c)
+	members, unseen, err := r.follow(ctx, obj, c)
 	if err != nil {
 		return nil, 0, err
 	}
 	if err := r.collect(ctx, c, string(obj.Spec.ImageType), members, round.Round); err != nil {
 		return members, 0, err
+	}
+	if unseen > 0 {
+		return members, r.pollDelay(round), nil
 	}
 	for _, m := range members {
 		if !finished(m, round.Round) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 
@@ -66,19 +67,22 @@ func TestImageScansShareTheProjectRateLimit(t *testing.T) {
 		Clock: clock.RealClock{}, QueueDelay: 200 * time.Millisecond, ScanDuration: time.Second,
 		Faults: simulator.Faults{QPS: 25, Burst: 8},
 	}, hss.LimitOptions{QPS: 20, Burst: 5, MaxInFlight: 2})
-	h.createSecret(validSecret())
 	refs := h.images("team", "app", 4, nil)
 	names := []string{"one", "two", "three", "four"}
 	for _, name := range names {
-		h.scan(name, scanv1.ImageScanSpec{Images: refs})
+		// Each reads its own Secret, so each has its own client and its own
+		// walks, and only the project is shared.
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns}, StringData: validSecret()}
+		h.g.Expect(env.Client.Create(context.Background(), secret)).To(Succeed())
+		h.scan(name, scanv1.ImageScanSpec{Images: refs, CredentialsRef: &scanv1.SecretReference{Name: name}})
 	}
 	for _, name := range names {
 		h.eventually(name, func(g Gomega, obj *scanv1.ImageScan) {
 			haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
 		})
 	}
-	// Each object polls every 20ms: together they ask for far more than the
-	// quota, and only the shared limiter keeps them under it.
+	// Each client polls every 20ms: together they ask for far more than the
+	// quota, and only the limiter they share keeps them under it.
 	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeOK)).To(BeNumerically(">", 25))
 	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeThrottled)).To(Equal(0))
 	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeThrottled)).To(Equal(0))

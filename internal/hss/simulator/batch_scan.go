@@ -44,7 +44,7 @@ func (s *Server) batchScan(c *call) (any, *apiError) {
 		rec.Matched = append(rec.Matched, v.ref())
 		r := byID[v.ID]
 		outcome := decideOutcome(r.img, r.job.count+1, s.cfg.Seed, s.cfg.FailureRate)
-		if r.job.restart(now, s.timing, outcome) {
+		if r.job.restart(now, s.timing, outcome, r.img.ScanDuration) {
 			rec.Started = append(rec.Started, v.ref())
 		}
 	}

@@ -71,6 +71,9 @@ type Image struct {
 	// ForcedOutcome, when set, is the terminal status of every scan of this
 	// image, overriding Config.FailureRate.
 	ForcedOutcome Status `json:"forced_outcome,omitempty"`
+	// ScanDuration, when set, is how long a scan of this image runs instead
+	// of Config.ScanDuration: large images scan for longer.
+	ScanDuration time.Duration `json:"-"`
 	// Unsynced images stay invisible to the API until a synchronize call for
 	// their type, as HSS only lists images it has synchronised from SWR.
 	Unsynced bool `json:"unsynced,omitempty"`

@@ -9,10 +9,11 @@ import (
 // scanJob is the latest scan of one image. Its status is never stored: it is
 // derived from the clock, so a fake clock can step a scan through its states.
 type scanJob struct {
-	count     int       // scans started so far; 0 means never scanned
-	requested time.Time // when the latest batch-scan picked the image up
-	outcome   Status    // terminal status the latest scan will reach
-	prevDone  time.Time // completion of the scan before, for latest_scan_time
+	count     int           // scans started so far; 0 means never scanned
+	requested time.Time     // when the latest batch-scan picked the image up
+	outcome   Status        // terminal status the latest scan will reach
+	prevDone  time.Time     // completion of the scan before, for latest_scan_time
+	scanFor   time.Duration // the image's own scan duration; zero takes the configured one
 }
 
 // timing is the simulated scanner's speed.
@@ -28,6 +29,9 @@ func (j scanJob) state(now time.Time, t timing) ScanState {
 	}
 	started := j.requested.Add(t.queue)
 	done := started.Add(t.scan)
+	if j.scanFor > 0 {
+		done = started.Add(j.scanFor)
+	}
 	switch {
 	case now.Before(started):
 		st.Status = StatusWaiting
@@ -43,7 +47,7 @@ func (j scanJob) state(now time.Time, t timing) ScanState {
 
 // restart begins a new scan unless one is already waiting or running, and
 // reports whether it did.
-func (j *scanJob) restart(now time.Time, t timing, outcome Status) bool {
+func (j *scanJob) restart(now time.Time, t timing, outcome Status, scanFor time.Duration) bool {
 	cur := j.state(now, t)
 	if cur.Status == StatusWaiting || cur.Status == StatusScanning {
 		return false
@@ -52,6 +56,7 @@ func (j *scanJob) restart(now time.Time, t timing, outcome Status) bool {
 	j.count++
 	j.requested = now
 	j.outcome = outcome
+	j.scanFor = scanFor
 	return true
 }
 

@@ -99,3 +99,22 @@ func TestFailureRateDecidesOutcomesReproducibly(t *testing.T) {
 	g.Expect(half[StatusSuccess]).To(BeNumerically(">", 100))
 	g.Expect(half[StatusSuccess]).To(BeNumerically("<", 200))
 }
+
+func TestAnImageWithItsOwnScanDurationEndsLater(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, nil)
+	quick := img("payments", "api", "1.0", 1000, epoch)
+	slow := img("payments", "api", "2.0", 1000, epoch)
+	slow.ScanDuration = 10 * scanTime
+	e.sim.AddImages(quick, slow)
+	g.Expect(e.scanNamed(t, quick.ref(), slow.ref())).To(Succeed())
+	status := func(tag string) Status {
+		got, _ := e.sim.Lookup(TypePrivate, "payments", "api", tag)
+		return got.Scan.Status
+	}
+	e.clk.Step(queueDelay + scanTime)
+	g.Expect(status("1.0")).To(Equal(StatusSuccess))
+	g.Expect(status("2.0")).To(Equal(StatusScanning))
+	e.clk.Step(9 * scanTime)
+	g.Expect(status("2.0")).To(Equal(StatusSuccess))
+}

@@ -1,0 +1,153 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/types"
+	testingclock "k8s.io/utils/clock/testing"
+
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+const (
+	feedQueue = 10 * time.Second
+	feedScan  = time.Minute
+)
+
+// feedWorld is one simulator over HTTP, a client of it through the SDK, and
+// one clock for both sides.
+type feedWorld struct {
+	g   Gomega
+	sim *simulator.Server
+	c   hss.Client
+	clk *testingclock.FakeClock
+}
+
+func newFeedWorld(t *testing.T) *feedWorld {
+	clk := testingclock.NewFakeClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	sim := simulator.New(simulator.Config{
+		ProjectID: "proj", Credentials: map[string]simulator.Credential{"AK": {SK: "SK"}},
+		QueueDelay: feedQueue, ScanDuration: feedScan, Clock: clk,
+	})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c, err := hss.NewProvider(hss.Options{}).Client(hss.Target{
+		Endpoint: srv.URL, Region: "ap-southeast-1", ProjectID: "proj",
+		Credentials: hss.Credentials{AccessKey: "AK", SecretKey: "SK"}, CredentialsVersion: "1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &feedWorld{g: NewWithT(t), sim: sim, c: c, clk: clk}
+}
+
+// scanned adds n images of org and scans them to the end; it returns when
+// the batch-scan was sent.
+func (w *feedWorld) scanned(org string, n int) time.Time {
+	for i := range n {
+		w.sim.AddImages(simulator.Image{Type: simulator.TypePrivate, Namespace: org, Name: "app", Tag: fmt.Sprintf("v%d", i), Size: 1 << 20})
+	}
+	sent := w.clk.Now()
+	w.g.Expect(w.c.BatchScan(context.Background(), hss.BatchScanRequest{
+		ImageType: simulator.TypePrivate, All: true, Filter: hss.Filter{ImageType: simulator.TypePrivate, Namespace: org},
+	})).To(Succeed())
+	w.clk.Step(feedQueue + feedScan + time.Second)
+	return sent
+}
+
+func (w *feedWorld) pages() int { return w.sim.Count(simulator.OpListImages, simulator.OutcomeOK) }
+
+func (w *feedWorld) read(f *finishedFeed, reader string, requested time.Time) map[imageKey]hss.Image {
+	done, err := f.finished(context.Background(), types.NamespacedName{Namespace: "ns", Name: reader}, requested, w.clk)
+	w.g.Expect(err).NotTo(HaveOccurred())
+	return done
+}
+
+func TestFinishedFeedWalksOncePerNewsAndOnlyForRecentScans(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+
+	requested := w.scanned("big", 450)
+	done := w.read(f, "a", requested)
+	w.g.Expect(done).To(HaveLen(450))
+	w.g.Expect(w.pages()).To(Equal(3), "450 finished scans are three pages of 200")
+
+	// b's round started before that walk: it reads the same answer.
+	w.g.Expect(w.read(f, "b", requested)).To(HaveLen(450))
+	w.g.Expect(w.pages()).To(Equal(3))
+
+	// a read once already: it gets a new walk, which reaches back only to
+	// the latest scan end it saw less the overlap, and so lists the same
+	// 450 (they ended within the overlap).
+	w.clk.Step(time.Minute)
+	later := w.scanned("small", 10)
+	w.g.Expect(w.read(f, "a", requested)).To(HaveLen(460))
+	w.g.Expect(w.pages()).To(Equal(3 + 3))
+	// That walk is news to b, and b shares it.
+	w.g.Expect(w.read(f, "b", later)).To(HaveLen(460))
+	w.g.Expect(w.pages()).To(Equal(6))
+
+	// The next walk lists only the ten recent scans, and the feed still
+	// answers for all 460.
+	done = w.read(f, "a", requested)
+	w.g.Expect(done).To(HaveLen(460))
+	w.g.Expect(w.pages()).To(Equal(6 + 1))
+	w.g.Expect(done[imageKey{Namespace: "big", Name: "app", Tag: "v7"}].ScanStatus).To(Equal(hss.StatusSuccess))
+
+	// A round older than what the feed covers walks from its own start.
+	w.read(f, "c", requested.Add(-2*time.Hour))
+	w.g.Expect(w.pages()).To(Equal(7 + 3))
+}
+
+func TestFinishedFeedServesConcurrentReadersWithOneWalk(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	requested := w.scanned("org", 30)
+	read := func() {
+		var wg sync.WaitGroup
+		sizes, errs := make([]int, 20), make([]error, 20)
+		for i := range 20 {
+			wg.Go(func() {
+				f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+				reader := types.NamespacedName{Namespace: "ns", Name: fmt.Sprint("reader-", i)}
+				done, err := f.finished(context.Background(), reader, requested, w.clk)
+				sizes[i], errs[i] = len(done), err
+			})
+		}
+		wg.Wait()
+		for i := range 20 {
+			w.g.Expect(errs[i]).NotTo(HaveOccurred())
+			w.g.Expect(sizes[i]).To(Equal(30))
+		}
+	}
+	read()
+	w.g.Expect(w.pages()).To(Equal(1), "twenty ImageScans starting together share one walk")
+	read()
+	w.g.Expect(w.pages()).To(Equal(2), "and each later poll of all twenty is one more walk")
+}
+
+func TestFinishedFeedsAreKeptPerClientAndImageType(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	now := w.clk.Now()
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, now)
+	w.g.Expect(feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, now)).To(BeIdenticalTo(f))
+	w.g.Expect(feeds.feed(w.c, hss.Filter{ImageType: simulator.TypeShared}, now)).NotTo(BeIdenticalTo(f))
+	other, err := hss.NewProvider(hss.Options{}).Client(hss.Target{
+		Endpoint: "http://127.0.0.1:1", Region: "ap-southeast-1", ProjectID: "proj",
+		Credentials: hss.Credentials{AccessKey: "AK2", SecretKey: "SK2"}, CredentialsVersion: "1",
+	})
+	w.g.Expect(err).NotTo(HaveOccurred())
+	w.g.Expect(feeds.feed(other, hss.Filter{ImageType: simulator.TypePrivate}, now)).NotTo(BeIdenticalTo(f), "one identity's answers never serve another's")
+
+	// A feed nobody read for idleFeed is dropped.
+	w.g.Expect(feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, now.Add(idleFeed+time.Minute))).NotTo(BeIdenticalTo(f))
+}
