@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
@@ -20,7 +21,11 @@ func newStatusPatcher(c client.Client, obj *scanv1.ImageScan) *statusPatcher {
 	return &statusPatcher{c: c, base: obj.DeepCopy()}
 }
 
+// patch writes obj's status, unless nothing changed since the last write.
 func (p *statusPatcher) patch(ctx context.Context, obj *scanv1.ImageScan) error {
+	if equality.Semantic.DeepEqual(p.base.Status, obj.Status) {
+		return nil
+	}
 	err := p.c.Status().Patch(ctx, obj, client.MergeFromWithOptions(p.base, client.MergeFromWithOptimisticLock{}))
 	if err == nil {
 		p.base = obj.DeepCopy()

@@ -154,6 +154,7 @@ func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c
 	if err := p.patch(ctx, obj); err != nil {
 		return false, fmt.Errorf("record scan intent: %w", err)
 	}
+	round = obj.Status.LastScanRequest // the patch decoded the server's copy into obj
 	if err := c.BatchScan(ctx, req); err != nil {
 		return false, fromHSS(err)
 	}
