@@ -104,7 +104,7 @@ func run() error {
 	}
 
 	fmt.Printf("%s, %s/%s, %d CPUs. Simulator: queue delay %s, scan %s, %s a call; manager --hss-qps %g (burst %g, 8 in flight), "+
-		"simulator quota %g calls/s; polls every %s to %s.\n",
+		"simulator quota %.4g calls/s; polls every %s to %s.\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), s.queueDelay, s.scanDuration, s.latency,
 		s.quota, s.quota, s.quota*1.1, s.minPoll, s.maxPoll)
 	for _, sc := range []struct {
