@@ -1,11 +1,15 @@
 package controller_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
@@ -91,4 +95,88 @@ func TestSuspendStopsNewRounds(t *testing.T) {
 	obj = h.readyInRound("app", 2)
 	h.g.Expect(obj.Status.LastHandledRescanAt).To(Equal("now"))
 	h.g.Expect(h.batchScans()).To(Equal(2))
+}
+
+// Past the status bound a selector's round learns its other members from
+// the scans that end, so it must wait until as many have ended as it
+// matched: here the three members status does not list scan for longer.
+func TestSelectorPastTheStatusBoundWaitsForEveryMember(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	n := scanv1.MaxReportedImages + 3
+	slow := map[string]bool{"v997": true, "v998": true, "v999": true} // last in key order
+	h.images("team", "app", n, func(_ int, img *simulator.Image) {
+		if slow[img.Tag] {
+			img.ScanDuration = 10 * time.Minute
+		}
+	})
+	h.scan("wide", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
+	h.accepted("wide", 1)
+	h.finishScans()
+	h.eventually("wide", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.ImagesOmitted).To(Equal(int32(3)))
+		for _, e := range obj.Status.Images {
+			g.Expect(slow[e.Tag]).To(BeFalse())
+			g.Expect(e.FilesCount).NotTo(BeNil(), e.Tag)
+		}
+	})
+	h.g.Consistently(func(g Gomega) {
+		obj := h.get("wide")
+		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonScanning)
+		g.Expect(obj.Status.Summary.Pending).To(Equal(int32(3)))
+	}, 500*time.Millisecond, 50*time.Millisecond).Should(Succeed())
+
+	h.simClock.Step(10 * time.Minute)
+	obj := h.eventually("wide", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+	})
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(n)))
+	h.g.Expect(h.fileStats()).To(Equal(n), "one statistics call per member")
+	h.g.Expect(h.batchScans()).To(Equal(1))
+}
+
+// A round costs three status writes: the intent before batch-scan, the
+// outcome with the first report, and the completion. Polls that see
+// nothing new write nothing.
+func TestARoundWritesStatusThreeTimes(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	h.g.Expect(err).NotTo(HaveOccurred())
+	w, err := wc.Watch(context.Background(), &scanv1.ImageScanList{}, client.InNamespace(h.ns))
+	h.g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(w.Stop)
+	var mu sync.Mutex
+	var writes []*scanv1.ImageScan
+	go func() {
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Modified {
+				mu.Lock()
+				writes = append(writes, ev.Object.(*scanv1.ImageScan))
+				mu.Unlock()
+			}
+		}
+	}()
+
+	h.images("team", "app", 20, nil)
+	h.scan("s", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
+	h.accepted("s", 1)
+	// Let it poll while HSS scans.
+	polls := h.sim.Count(simulator.OpListImages, simulator.OutcomeOK)
+	h.g.Eventually(func() int { return h.sim.Count(simulator.OpListImages, simulator.OutcomeOK) }, 10*time.Second).
+		Should(BeNumerically(">=", polls+3))
+	h.readyInRound("s", 1)
+
+	h.g.Eventually(func(g Gomega) {
+		mu.Lock()
+		defer mu.Unlock()
+		g.Expect(writes).NotTo(BeEmpty())
+		g.Expect(writes[len(writes)-1].Status.LastCompletionTime).NotTo(BeNil())
+	}, 10*time.Second).Should(Succeed())
+	mu.Lock()
+	defer mu.Unlock()
+	h.g.Expect(writes).To(HaveLen(3))
+	h.g.Expect(writes[0].Status.LastScanRequest.AcceptedAt).To(BeNil(), "the intent")
+	h.g.Expect(writes[1].Status.LastScanRequest.AcceptedAt).NotTo(BeNil(), "the outcome")
+	h.g.Expect(writes[1].Status.LastScanRequest.CompletedAt).To(BeNil())
 }
