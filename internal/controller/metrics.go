@@ -15,43 +15,33 @@ import (
 var (
 	objectLabels = []string{"namespace", "name"}
 
-	imagesGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_images",
-		Help: "Images of the current or last round by result: succeeded, failed, pending, not_found, statistics_unavailable.",
-	}, append(objectLabels, "result"))
-	findingsGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_findings",
-		Help: "What the round's scans found, by kind: vulnerabilities, malicious_files, unsafe_settings.",
-	}, append(objectLabels, "kind"))
-	filesGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_files",
-		Help: "Files in the images scanned successfully.",
-	}, objectLabels)
-	fileBytesGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_file_bytes",
-		Help: "Bytes of files in the images scanned successfully.",
-	}, objectLabels)
-	readyGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_ready",
-		Help: "1 when the Ready condition is True, 0 otherwise.",
-	}, objectLabels)
-	stalledGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_stalled",
-		Help: "1 when the Stalled condition is True (a person must act), 0 otherwise.",
-	}, objectLabels)
-	lastCompletionGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_last_completion_timestamp_seconds",
-		Help: "When the last round finished, in seconds since the epoch.",
-	}, objectLabels)
-	intervalGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "imagescan_interval_seconds",
-		Help: "The rescan interval of spec.interval; 0 when the object scans only on change.",
-	}, objectLabels)
+	imagesGauge = objectGauge("imagescan_images",
+		"Images of the current or last round by result: succeeded, failed, pending, not_found, statistics_unavailable.", "result")
+	findingsGauge = objectGauge("imagescan_findings",
+		"What the round's scans found, by kind: vulnerabilities, malicious_files, unsafe_settings.", "kind")
+	filesGauge = objectGauge("imagescan_files",
+		"Files in the images scanned successfully.")
+	fileBytesGauge = objectGauge("imagescan_file_bytes",
+		"Bytes of files in the images scanned successfully.")
+	readyGauge = objectGauge("imagescan_ready",
+		"1 when the Ready condition is True, 0 otherwise.")
+	stalledGauge = objectGauge("imagescan_stalled",
+		"1 when the Stalled condition is True (a person must act), 0 otherwise.")
+	lastCompletionGauge = objectGauge("imagescan_last_completion_timestamp_seconds",
+		"When the last round finished, in seconds since the epoch.")
+	intervalGauge = objectGauge("imagescan_interval_seconds",
+		"The rescan interval of spec.interval; 0 when the object scans only on change.")
 
 	objectGauges = []*prometheus.GaugeVec{
 		imagesGauge, findingsGauge, filesGauge, fileBytesGauge, readyGauge, stalledGauge, lastCompletionGauge, intervalGauge,
 	}
 )
+
+// objectGauge is a gauge per ImageScan, with any extra labels after the
+// object's.
+func objectGauge(name, help string, extra ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, append(append([]string{}, objectLabels...), extra...))
+}
 
 func init() {
 	for _, g := range objectGauges {
