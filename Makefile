@@ -82,6 +82,10 @@ test: vet verify-generated envtest image installer tools ## Vet, check generated
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go -C hack/tools test ./... -count=1
 	$(MAKE) --no-print-directory fuzz
 
+.PHONY: test-quick
+test-quick: vet verify-generated envtest ## The operator's own tests on a real API server, without building the release artefacts or fuzzing.
+	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./... -count=1
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME.
 	@for pkg in $$(go list ./...); do \
