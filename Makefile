@@ -28,7 +28,8 @@ export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION SETUP_ENVTEST_VERSION
 # Generated files: never edited by hand, checked by verify-generated.
 GENERATED = config/crd/bases config/rbac/role.yaml config/workload-identity/role.yaml api/v1alpha1/zz_generated.deepcopy.go \
 	charts/imagescan-operator/templates/crd charts/imagescan-operator/templates/rbac/manager-role.yaml \
-	charts/imagescan-operator/templates/rbac/workload-identity-role.yaml charts/imagescan-operator/templates/prometheusrule.yaml
+	charts/imagescan-operator/templates/rbac/workload-identity-role.yaml charts/imagescan-operator/templates/rbac/user-roles.yaml \
+	charts/imagescan-operator/templates/prometheusrule.yaml
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec

@@ -2,12 +2,14 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// MaxReportedImages bounds status.images so that an ImageScan over thousands
-// of images stays far below etcd's object size limit (about 300 bytes an
-// entry). Past the bound, status.images keeps failed and pending images first
-// and status.summary still counts every image; imagesOmitted says how many
-// entries were left out.
-const MaxReportedImages = 1000
+// MaxImages bounds spec.images: the explicit list of one ImageScan.
+const MaxImages = 1000
+
+// MaxStatusImagesBytes bounds status.images by its encoded size, so the
+// object stays far below etcd's limit (1.5 MiB) whatever the lengths of the
+// image names; a large spec leaves less room (see the controller). Every
+// image has its own ImageReport, and status.summary counts them all.
+const MaxStatusImagesBytes = 256 << 10
 
 // MaxStatisticsAttempts bounds the file-statistics calls for one image's
 // scan: after that many failures the image is reported without statistics
@@ -46,18 +48,17 @@ type ImageScanStatus struct {
 	// +optional
 	NextScanTime *metav1.Time `json:"nextScanTime,omitempty"`
 
-	// Summary counts every matched image of the current or last round.
+	// Summary counts every image of the current or last round.
 	// +optional
 	Summary ScanSummary `json:"summary,omitempty"`
 
-	// Images holds per-image results, at most MaxReportedImages (1000) of them.
+	// Images lists the round's images, those that need attention first
+	// (failed, not found, statistics unavailable, malicious files), as many
+	// as MaxStatusImagesBytes holds. Each image's full result is its
+	// ImageReport.
 	// +optional
 	// +listType=atomic
-	Images []ImageResult `json:"images,omitempty"`
-
-	// ImagesOmitted counts the images left out of status.images by its bound.
-	// +optional
-	ImagesOmitted int32 `json:"imagesOmitted,omitempty"`
+	Images []ImageStatus `json:"images,omitempty"`
 }
 
 // ScanTrigger says why a round started.
@@ -83,6 +84,12 @@ type ScanRequest struct {
 
 	// RequestedAt is when the intent was recorded, before calling HSS.
 	RequestedAt metav1.Time `json:"requestedAt"`
+
+	// HSSRequestedAt is RequestedAt on HSS's clock, as the Date headers of
+	// its answers tell it: every scan of the round ends after it, whatever
+	// the difference between the two clocks.
+	// +optional
+	HSSRequestedAt *metav1.Time `json:"hssRequestedAt,omitempty"`
 
 	// Attempts counts batch-scan calls made for this round.
 	// +optional
@@ -133,58 +140,65 @@ type ScanSummary struct {
 	TotalSize string `json:"totalSize,omitempty"`
 }
 
-// ImageResult is one image's scan result.
-type ImageResult struct {
+// ImageResult is an image's result in the current round.
+// +kubebuilder:validation:Enum=Pending;Succeeded;Failed;NotFound;StatisticsUnavailable
+type ImageResult string
+
+const (
+	// ResultPending: the image's scan or its statistics are still to come.
+	ResultPending ImageResult = "Pending"
+	// ResultSucceeded: scanned, with file statistics.
+	ResultSucceeded ImageResult = "Succeeded"
+	// ResultFailed: HSS's scan ended failed, download_failed or
+	// image_oversized, or never started.
+	ResultFailed ImageResult = "Failed"
+	// ResultNotFound: HSS does not list the image.
+	ResultNotFound ImageResult = "NotFound"
+	// ResultStatisticsUnavailable: scanned, but the file statistics could
+	// not be read in MaxStatisticsAttempts tries.
+	ResultStatisticsUnavailable ImageResult = "StatisticsUnavailable"
+)
+
+// ImageStatus is one image's line in the ImageScan's status.
+type ImageStatus struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	Tag       string `json:"tag"`
 	// +optional
 	InstanceID string `json:"instanceID,omitempty"`
-	// ImageID is the image digest HSS reports.
-	// +optional
-	ImageID string `json:"imageID,omitempty"`
-	// ScanStatus is the image's scan state, or not_found when HSS does not
-	// list the image.
+	// Report is the name of the image's ImageReport.
+	Report string `json:"report"`
+	// Result is the image's result in the current round.
+	Result ImageResult `json:"result"`
+	// ScanStatus is HSS's scan state of the image's latest result.
 	// +optional
 	ScanStatus string `json:"scanStatus,omitempty"`
-	// Message explains a failed scan (HSS's scan_failed_desc).
-	// +optional
-	Message string `json:"message,omitempty"`
 	// FilesCount is the image's total number of files.
 	// +optional
 	FilesCount *int64 `json:"filesCount,omitempty"`
 	// FilesSize is the image's total file size in bytes.
 	// +optional
 	FilesSize *int64 `json:"filesSize,omitempty"`
-	// LastScanTime is when the image's last scan ended, as precise as HSS
-	// reports it (milliseconds), so that a rescan is told from the scan before.
+	// MaliciousFiles counts the malicious files the scan found.
 	// +optional
-	LastScanTime *metav1.MicroTime `json:"lastScanTime,omitempty"`
-	// Round is the scan round whose result this entry holds; while it is
-	// below status.lastScanRequest.round the image is still pending.
+	MaliciousFiles int64 `json:"maliciousFiles,omitempty"`
+	// Message says why the image needs attention.
 	// +optional
-	Round int64 `json:"round,omitempty"`
-	// Findings are what the image's scan found, as HSS lists them.
-	// +optional
-	Findings *Findings `json:"findings,omitempty"`
-	// StatisticsAttempts counts failed file-statistics calls for this scan.
-	// At MaxStatisticsAttempts (3) the image is reported without statistics
-	// and message says why.
-	// +optional
-	StatisticsAttempts int32 `json:"statisticsAttempts,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
-// Findings count what HSS found in scanned images.
+// Findings count what HSS found in scanned images. Zero is a finding too
+// (the scan found none), so the counts are always written.
 type Findings struct {
 	// Vulnerabilities counts known vulnerabilities (HSS's vul_num).
 	// +optional
-	Vulnerabilities int64 `json:"vulnerabilities,omitempty"`
+	Vulnerabilities int64 `json:"vulnerabilities"`
 	// MaliciousFiles counts malicious files (malicious_file_num).
 	// +optional
-	MaliciousFiles int64 `json:"maliciousFiles,omitempty"`
+	MaliciousFiles int64 `json:"maliciousFiles"`
 	// UnsafeSettings counts unsafe settings (unsafe_setting_num).
 	// +optional
-	UnsafeSettings int64 `json:"unsafeSettings,omitempty"`
+	UnsafeSettings int64 `json:"unsafeSettings"`
 }
 
 // ScanStatusNotFound marks an image HSS does not list.

@@ -75,7 +75,7 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{"interval below 5m", func(s *scanv1.ImageScan) { s.Spec.Interval = &metav1.Duration{Duration: time.Minute} },
 			"interval must be at least 5m"},
 		{"too many images", func(s *scanv1.ImageScan) {
-			s.Spec.Images = make([]scanv1.ImageReference, scanv1.MaxReportedImages+1)
+			s.Spec.Images = make([]scanv1.ImageReference, scanv1.MaxImages+1)
 			for i := range s.Spec.Images {
 				s.Spec.Images[i] = scanv1.ImageReference{Namespace: "n", Name: "a", Tag: fmt.Sprint(i)}
 			}

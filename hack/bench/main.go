@@ -7,8 +7,9 @@
 // whose quota is 10% above the manager's --hss-qps. Each figure stands
 // beside its minimum (see minimum.go) and their ratio. Scenarios:
 //
-//   - scale: one ImageScan over --images images by selector, and one over
-//     an explicit list of up to 1000 (the CRD's bound);
+//   - scale: one ImageScan over --images images by selector, then a rescan
+//     of them unchanged, and one over an explicit list of up to 1000 (the
+//     CRD's bound);
 //
 //   - many: --scans ImageScans of --scan-images images each;
 //
@@ -120,30 +121,42 @@ func run() error {
 	return nil
 }
 
+const scaleHeader = "| Spec | Images | Time to Ready (bound) | HSS calls (fewest) | Batch-scans | List pages (fewest) | Statistics (fewest) | " +
+	"API writes (fewest) | Per image | Status writes (fewest) | 429s | Reports | Object size | Manager RSS | Manager CPU |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+
+func scaleRow(s settings, spec string, n int, rescan bool, res result) string {
+	m := minimumOf(1, n, rescan, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	return fmt.Sprintf("| %s | %d | %s | %s | %d | %s | %s | %s | %.2f | %s | %d | %s | %s | %s | %s |", spec, n,
+		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpBatchScan],
+		of(res.ok[simulator.OpListImages], m.listPages), of(res.ok[simulator.OpFileStats], m.stats),
+		of(res.api.total(), m.apiWrites), float64(res.api.total())/float64(n), of(res.writes, m.writes),
+		res.throttled, reportsCell(res), kib(uint64(res.objectSize)), mib(res.rss), seconds(res.cpu))
+}
+
+// reportsCell is the reports' count and the bytes they occupy.
+func reportsCell(res result) string {
+	return fmt.Sprintf("%d, %.1f MiB", res.reports, float64(res.bytes)/(1<<20))
+}
+
 func benchScale(s settings) error {
-	fmt.Printf("\n## One ImageScan over many images\n\n")
-	fmt.Println("| Spec | Images | Time to Ready (bound) | HSS calls (fewest) | Batch-scans | List pages (fewest) | Statistics | Status writes (fewest) | 429s | Object size | Manager RSS | Manager CPU |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	listed := min(s.images, scanv1.MaxReportedImages)
-	for _, c := range []struct {
-		spec string
-		n    int
-		obj  *scanv1.ImageScan
-	}{
-		{"selector", s.images, selectorScan("scale", "scale")},
-		{"explicit list", listed, listScan("scale", "scale", listed)},
-	} {
-		progress("scale: %s over %d images", c.spec, c.n)
-		res, err := measure(s, runSpec{images: privateImages("scale", c.n), objects: []*scanv1.ImageScan{c.obj}, imagesEach: c.n})
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.spec, err)
-		}
-		m := minimumOf(1, c.n, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
-		fmt.Printf("| %s | %d | %s | %s | %d | %s | %d | %s | %d | %s | %s | %s |\n", c.spec, c.n,
-			vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpBatchScan],
-			of(res.ok[simulator.OpListImages], m.listPages), res.ok[simulator.OpFileStats], of(res.writes, m.writes),
-			res.throttled, kib(uint64(res.objectSize)), mib(res.rss), seconds(res.cpu))
+	fmt.Printf("\n## One ImageScan over many images\n\n%s\n", scaleHeader)
+	listed := min(s.images, scanv1.MaxImages)
+	progress("scale: selector over %d images, then a rescan", s.images)
+	rounds, err := measure(s, runSpec{images: privateImages("scale", s.images),
+		objects: []*scanv1.ImageScan{selectorScan("scale", "scale")}, imagesEach: s.images, rescan: true})
+	if err != nil {
+		return fmt.Errorf("selector: %w", err)
 	}
+	fmt.Println(scaleRow(s, "selector", s.images, false, rounds[0]))
+	fmt.Println(scaleRow(s, "selector, rescan of unchanged images", s.images, true, rounds[1]))
+	progress("scale: explicit list of %d images", listed)
+	rounds, err = measure(s, runSpec{images: privateImages("scale", listed),
+		objects: []*scanv1.ImageScan{listScan("scale", "scale", listed)}, imagesEach: listed})
+	if err != nil {
+		return fmt.Errorf("explicit list: %w", err)
+	}
+	fmt.Println(scaleRow(s, "explicit list", listed, false, rounds[0]))
 	return nil
 }
 
@@ -161,35 +174,39 @@ func manyScans(k, m int) ([]simulator.Image, []*scanv1.ImageScan) {
 }
 
 func manyRow(s settings, res result) string {
-	m := minimumOf(s.scans, s.scanImages, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
-	return fmt.Sprintf("| %d × %d | %s | %s | %s | %s | %s | %s | %d | %s | %.1f | %d | %s | %s |", s.scans, s.scanImages,
+	m := minimumOf(s.scans, s.scanImages, false, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	images := s.scans * s.scanImages
+	return fmt.Sprintf("| %d × %d | %s | %s | %s | %s | %s | %s | %d | %s | %.2f | %s | %.1f | %d | %s | %s | %s |", s.scans, s.scanImages,
 		seconds(res.first), seconds(res.median), vs(res.all, m.time), of(res.calls, m.calls()),
 		of(res.ok[simulator.OpBatchScan], m.batchScans), of(res.ok[simulator.OpListImages], m.listPages),
-		res.ok[simulator.OpFileStats], of(res.writes, m.writes), float64(res.calls)/res.all.Seconds(), res.throttled,
+		res.ok[simulator.OpFileStats], of(res.api.total(), m.apiWrites), float64(res.api.total())/float64(images),
+		of(res.writes, m.writes), float64(res.calls)/res.all.Seconds(), res.throttled, reportsCell(res),
 		mib(res.rss), seconds(res.cpu))
 }
 
-const manyHeader = "| ImageScans × images | First Ready | Median Ready | All Ready (bound) | HSS calls (fewest) | Batch-scans (fewest) | List pages (fewest) | Statistics | Status writes (fewest) | Calls/s | 429s | Manager RSS | Manager CPU |\n" +
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const manyHeader = "| ImageScans × images | First Ready | Median Ready | All Ready (bound) | HSS calls (fewest) | Batch-scans (fewest) | " +
+	"List pages (fewest) | Statistics | API writes (fewest) | Per image | Status writes (fewest) | Calls/s | 429s | Reports | Manager RSS | Manager CPU |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func benchMany(s settings) error {
 	progress("many: %d ImageScans of %d images", s.scans, s.scanImages)
 	images, objs := manyScans(s.scans, s.scanImages)
-	res, err := measure(s, runSpec{images: images, objects: objs, imagesEach: s.scanImages})
+	rounds, err := measure(s, runSpec{images: images, objects: objs, imagesEach: s.scanImages})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n## Many ImageScans sharing one HSS project\n\n%s\n%s\n", manyHeader, manyRow(s, res))
+	fmt.Printf("\n## Many ImageScans sharing one HSS project\n\n%s\n%s\n", manyHeader, manyRow(s, rounds[0]))
 	return nil
 }
 
 func benchRestart(s settings) error {
 	progress("restart: %d ImageScans of %d images, manager killed at half", s.scans, s.scanImages)
 	images, objs := manyScans(s.scans, s.scanImages)
-	res, err := measure(s, runSpec{images: images, objects: objs, imagesEach: s.scanImages, restartAfter: s.scans / 2})
+	rounds, err := measure(s, runSpec{images: images, objects: objs, imagesEach: s.scanImages, restartAfter: s.scans / 2})
 	if err != nil {
 		return err
 	}
+	res := rounds[0]
 	fmt.Printf("\n## The manager killed and restarted mid-run\n\n")
 	fmt.Printf("Killed (SIGKILL) %s after the ImageScans were created, once %d rounds were accepted; "+
 		"the new manager's first status write came %s after its start. Batch-scans repeated: %d.\n\n%s\n%s\n",
@@ -207,7 +224,7 @@ func benchPeer(s settings) error {
 	perImage := float64(res.calls) / float64(res.images)
 	rate := float64(res.images) / res.elapsed.Seconds()
 	total := s.scans * s.scanImages
-	m := minimumOf(s.scans, s.scanImages, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	m := minimumOf(s.scans, s.scanImages, false, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
 	fmt.Printf("\n## A naive peer\n\n")
 	fmt.Printf("Per image: batch-scan it, poll the list for it every %s until its scan ends, fetch its statistics; "+
 		"%d images at a time, through the same SDK client, limiter and quota.\n\n", s.peerPoll, s.peerWorkers)

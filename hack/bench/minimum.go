@@ -5,12 +5,14 @@ import (
 	"time"
 )
 
-// minimum is the fewest HSS calls and status writes that produce a run's
+// minimum is the fewest HSS calls and API writes that produce a round's
 // result, and the shortest time the quota and the scanner allow.
 //
 // Per ImageScan and round: one batch-scan; the list pages that fix its
-// members; one statistics call per image; three status writes (intent,
-// outcome, completion). Once per run: the pages that show every member
+// members; one statistics call per image new to it (none in a rescan of
+// unchanged images); three status writes (intent, outcome, completion).
+// Per image: its report's creation before the first batch-scan and one
+// write of its result each round. Once per round: the pages that show every member
 // finished, which for many ImageScans of one project is one walk of the
 // project's finished scans, not one per ImageScan. Time: no statistics call can come before the first scan
 // ends (queue delay and scan), and those calls and the finishing pages then
@@ -19,11 +21,11 @@ import (
 // for its own calls before the scan starts; with many, later rounds start
 // while earlier ones scan, so those overlap.
 type minimum struct {
-	batchScans, listPages, stats, writes int
-	time                                 time.Duration
+	batchScans, listPages, stats, writes, apiWrites int
+	time                                            time.Duration
 }
 
-func minimumOf(objects, imagesEach int, quota float64, burst int, queue, scan time.Duration) minimum {
+func minimumOf(objects, imagesEach int, rescan bool, quota float64, burst int, queue, scan time.Duration) minimum {
 	pages := int(math.Ceil(float64(imagesEach) / 200))
 	finish := min(pages*objects, int(math.Ceil(float64(objects*imagesEach)/200)))
 	m := minimum{
@@ -31,11 +33,15 @@ func minimumOf(objects, imagesEach int, quota float64, burst int, queue, scan ti
 		listPages:  pages*objects + finish,
 		stats:      objects * imagesEach,
 		writes:     3 * objects,
+		apiWrites:  3*objects + 2*objects*imagesEach,
+	}
+	if rescan {
+		m.stats, m.apiWrites = 0, 3*objects+objects*imagesEach
 	}
 	at := func(calls int) time.Duration {
 		return time.Duration(float64(max(calls-burst, 0)) / quota * float64(time.Second))
 	}
-	after := at(objects*imagesEach + finish)
+	after := at(m.stats + finish)
 	m.time = max(queue+scan+after, at(m.calls()))
 	if objects == 1 {
 		m.time += at(pages + 1)

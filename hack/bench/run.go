@@ -12,6 +12,7 @@ import (
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,66 +30,112 @@ type runSpec struct {
 	// restartAfter kills the manager (SIGKILL) once that many ImageScans
 	// have their round accepted, and starts a new one; 0 never does.
 	restartAfter int
+	// rescan asks every ImageScan for a second round once all are Ready,
+	// and measures that round on its own.
+	rescan bool
 }
 
+// result is one round of a run.
 type result struct {
 	first, median, all time.Duration
 	ok                 map[simulator.Op]int
 	calls, throttled   int
-	writes             int
-	rss                uint64
-	cpu                time.Duration
-	objectSize         int
-	restartAt, resume  time.Duration
+	// writes are the ImageScans' status writes, as watch events; api every
+	// write the API server answered for the operator's kinds.
+	writes            int
+	api               apiWrites
+	reports, bytes    int
+	rss               uint64
+	cpu               time.Duration
+	objectSize        int
+	restartAt, resume time.Duration
 }
 
-// measure runs spec against a fresh sandbox and a manager process.
-func measure(s settings, spec runSpec) (result, error) {
-	var res result
+// sandboxRun is a sandbox with a manager process.
+type sandboxRun struct {
+	s          settings
+	sb         *sandbox.Sandbox
+	c          client.WithWatch
+	mgr        *process
+	kubeconfig string
+	args       []string
+}
+
+// measure runs spec against a fresh sandbox and a manager process: its
+// first round, and the rescan when spec asks for it.
+func measure(s settings, spec runSpec) ([]result, error) {
 	sb, err := sandbox.Start(sandbox.Config{
 		Simulator: s.simulator(),
 		Images:    append(spec.images, privateImages("warm-up", 1)...),
 		NoManager: true,
 	})
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	defer stop(sb)
-	kubeconfig := filepath.Join(s.workDir, "kubeconfig")
-	if err := sb.WriteKubeConfig(kubeconfig); err != nil {
-		return res, err
+	r := &sandboxRun{s: s, sb: sb, kubeconfig: filepath.Join(s.workDir, "kubeconfig")}
+	if err := sb.WriteKubeConfig(r.kubeconfig); err != nil {
+		return nil, err
 	}
-	args := append(sb.ManagerArgs(),
+	r.args = append(sb.ManagerArgs(),
 		"--hss-qps="+strconv.FormatFloat(s.quota, 'f', -1, 64), "--hss-burst="+strconv.Itoa(int(s.quota)),
 		"--hss-max-inflight=8", "--min-poll-interval="+s.minPoll.String(), "--max-poll-interval="+s.maxPoll.String())
-	mgr, err := startProcess(s.manager, kubeconfig, args)
-	if err != nil {
-		return res, err
+	if r.mgr, err = startProcess(s.manager, r.kubeconfig, r.args); err != nil {
+		return nil, err
 	}
-	defer func() { mgr.stop(syscall.SIGTERM) }()
-
-	c, err := client.NewWithWatch(sb.Env.Config, client.Options{Scheme: sb.Env.Scheme})
-	if err != nil {
-		return res, err
+	defer func() { r.mgr.stop(syscall.SIGTERM) }()
+	if r.c, err = client.NewWithWatch(sb.Env.Config, client.Options{Scheme: sb.Env.Scheme}); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeoutCause(context.Background(), s.timeout, fmt.Errorf("not Ready within %s", s.timeout))
 	defer cancel()
 	warm := selectorScan("warm-up", "warm-up")
-	if _, err := waitReady(ctx, c, sandbox.Namespace, []string{warm.Name}, func() error { return c.Create(ctx, warm) }); err != nil {
-		return res, fmt.Errorf("warm-up: %w", err)
+	if _, err := waitReady(ctx, r.c, sandbox.Namespace, []string{warm.Name}, func() error { return r.c.Create(ctx, warm) }); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
 	}
-	sb.Simulator.ResetCounts()
+	first, err := r.round(ctx, spec, 1, func() error {
+		for _, obj := range spec.objects {
+			if err := r.c.Create(ctx, obj); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || !spec.rescan {
+		return []result{first}, err
+	}
+	spec.restartAfter = 0
+	second, err := r.round(ctx, spec, 2, func() error {
+		for _, obj := range spec.objects {
+			patch := client.RawPatch(types.MergePatchType,
+				[]byte(`{"metadata":{"annotations":{"`+scanv1.RescanAnnotation+`":"bench"}}}`))
+			if err := r.c.Patch(ctx, obj, patch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return []result{first, second}, err
+}
 
-	w, err := c.Watch(ctx, &scanv1.ImageScanList{}, client.InNamespace(sandbox.Namespace))
+// round runs start and follows the ImageScans until each is Ready in round
+// n, counting from a clean slate: the simulator's counters, the API
+// server's writes, the status writes seen.
+func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start func() error) (result, error) {
+	var res result
+	r.sb.Simulator.ResetCounts()
+	before, err := readWrites(ctx, r.sb.Env.Config)
+	if err != nil {
+		return res, err
+	}
+	w, err := r.c.Watch(ctx, &scanv1.ImageScanList{}, client.InNamespace(sandbox.Namespace))
 	if err != nil {
 		return res, err
 	}
 	defer w.Stop()
 	began := time.Now()
-	for _, obj := range spec.objects {
-		if err := c.Create(ctx, obj); err != nil {
-			return res, err
-		}
+	if err := start(); err != nil {
+		return res, err
 	}
 	want := map[string]bool{}
 	for _, obj := range spec.objects {
@@ -111,24 +158,28 @@ func measure(s settings, spec runSpec) (result, error) {
 		if !restarted.IsZero() && res.resume == 0 {
 			res.resume = time.Since(restarted)
 		}
-		if r := obj.Status.LastScanRequest; r != nil && r.AcceptedAt != nil {
+		round := obj.Status.LastScanRequest
+		if round == nil || round.Round != n {
+			continue
+		}
+		if round.AcceptedAt != nil {
 			accepted[obj.Name] = true
 		}
 		if spec.restartAfter > 0 && restarted.IsZero() && len(accepted) >= spec.restartAfter {
-			mgr.stop(syscall.SIGKILL)
-			if mgr, err = startProcess(s.manager, kubeconfig, args); err != nil {
+			r.mgr.stop(syscall.SIGKILL)
+			if r.mgr, err = startProcess(r.s.manager, r.kubeconfig, r.args); err != nil {
 				return res, err
 			}
 			restarted, res.restartAt = time.Now(), time.Since(began)
 		}
-		if _, done := ready[obj.Name]; !done && apimeta.IsStatusConditionTrue(obj.Status.Conditions, scanv1.ConditionReady) {
+		if _, done := ready[obj.Name]; !done && round.CompletedAt != nil && apimeta.IsStatusConditionTrue(obj.Status.Conditions, scanv1.ConditionReady) {
 			ready[obj.Name] = time.Now()
 		}
 		if cond := apimeta.FindStatusCondition(obj.Status.Conditions, scanv1.ConditionStalled); cond != nil && cond.Status == "True" {
 			return res, fmt.Errorf("imagescan %s stalled: %s", obj.Name, cond.Message)
 		}
 	}
-	if res.rss, res.cpu, err = mgr.usage(); err != nil {
+	if res.rss, res.cpu, err = r.mgr.usage(); err != nil {
 		return res, err
 	}
 	var times []time.Duration
@@ -138,7 +189,7 @@ func measure(s settings, spec runSpec) (result, error) {
 	slices.Sort(times)
 	res.first, res.median, res.all = times[0], times[len(times)/2], times[len(times)-1]
 	res.ok = map[simulator.Op]int{}
-	for op, byOutcome := range sb.Simulator.Counts() {
+	for op, byOutcome := range r.sb.Simulator.Counts() {
 		for outcome, n := range byOutcome {
 			res.calls += n
 			if outcome == simulator.OutcomeThrottled {
@@ -147,9 +198,18 @@ func measure(s settings, spec runSpec) (result, error) {
 		}
 		res.ok[op] = byOutcome[simulator.OutcomeOK]
 	}
+	after, err := readWrites(ctx, r.sb.Env.Config)
+	if err != nil {
+		return res, err
+	}
+	res.api = after.minus(before)
+	if res.bytes, res.reports, err = reportBytes(ctx, r.c); err != nil {
+		return res, err
+	}
+	res.reports-- // the warm-up's
 	for _, o := range spec.objects {
 		got := &scanv1.ImageScan{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(o), got); err != nil {
+		if err := r.c.Get(ctx, client.ObjectKeyFromObject(o), got); err != nil {
 			return res, err
 		}
 		data, _ := json.Marshal(got)

@@ -1,8 +1,9 @@
 // Command demo runs the operator end to end in one process: a local API
 // server, the HSS simulator with a generated inventory, and the manager. It
-// applies an ImageScan, prints its progress like `kubectl get imagescans`
-// every second until it is Ready or Stalled, then the per-image results and
-// the HSS calls the simulator answered. It exits 0 when the scan is Ready.
+// applies an ImageScan, prints its Ready condition as it changes until it is
+// Ready or Stalled, then `kubectl get imagescans` and `kubectl get
+// imagereports` (the API server's own tables, so without kubectl) and the
+// HSS calls the simulator answered. It exits 0 when the scan is Ready.
 //
 //	make demo
 //	make demo ARGS="--failure-rate 0.3"
@@ -96,7 +97,9 @@ func run() int {
 	last, err := follow(ctx, sb.Env.Client, client.ObjectKeyFromObject(obj), *timeout)
 	ready := err == nil && apimeta.IsStatusConditionTrue(last.Status.Conditions, scanv1.ConditionReady)
 	if last != nil {
-		printImages(os.Stdout, last)
+		if perr := printResults(ctx, sb, last); perr != nil {
+			fmt.Fprintln(os.Stderr, perr)
+		}
 	}
 	printCalls(os.Stdout, sb.Simulator)
 	switch {
@@ -144,15 +147,17 @@ func loadScan(path string) (*scanv1.ImageScan, error) {
 	return obj, nil
 }
 
-// follow prints a table row for the ImageScan every second until it is
-// Ready or Stalled, the timeout passes, or ctx ends.
+// follow prints the ImageScan's Ready condition whenever it changes, polling
+// every second, until it is Ready or Stalled, the timeout passes, or ctx
+// ends.
 func follow(ctx context.Context, c client.Client, key client.ObjectKey, timeout time.Duration) (*scanv1.ImageScan, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("not Ready within %s", timeout))
 	defer cancel()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	t := newTable(os.Stdout)
+	start := time.Now()
 	var last *scanv1.ImageScan
+	shown := ""
 	for {
 		obj := &scanv1.ImageScan{}
 		if err := c.Get(ctx, key, obj); err != nil {
@@ -162,8 +167,14 @@ func follow(ctx context.Context, c client.Client, key client.ObjectKey, timeout 
 			return last, fmt.Errorf("get imagescan %s: %w", key, err)
 		}
 		last = obj
-		t.row(obj)
 		conds := obj.Status.Conditions
+		if ready := apimeta.FindStatusCondition(conds, scanv1.ConditionReady); ready != nil {
+			line := fmt.Sprintf("Ready=%s %s: %s", ready.Status, ready.Reason, ready.Message)
+			if line != shown {
+				fmt.Printf("[%4.0fs] %s\n", time.Since(start).Seconds(), line)
+				shown = line
+			}
+		}
 		if apimeta.IsStatusConditionTrue(conds, scanv1.ConditionReady) || apimeta.IsStatusConditionTrue(conds, scanv1.ConditionStalled) {
 			return last, nil
 		}
@@ -173,6 +184,28 @@ func follow(ctx context.Context, c client.Client, key client.ObjectKey, timeout 
 		case <-tick.C:
 		}
 	}
+}
+
+// printResults shows the ImageScan and its reports as `kubectl get` would.
+func printResults(ctx context.Context, sb *sandbox.Sandbox, obj *scanv1.ImageScan) error {
+	t, err := newTables(sb.Env.Config)
+	if err != nil {
+		return err
+	}
+	scans, err := t.get(ctx, obj.Namespace, "imagescans", obj.Name, "")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n$ kubectl get imagescans -n %s\n", obj.Namespace)
+	printTable(os.Stdout, scans, true, false, 0)
+	selector := scanv1.LabelImageScan + "=" + obj.Name
+	reports, err := t.get(ctx, obj.Namespace, "imagereports", "", selector)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n$ kubectl get imagereports -n %s -l %s\n", obj.Namespace, selector)
+	printTable(os.Stdout, reports, true, false, 20)
+	return nil
 }
 
 // keepRunning leaves the sandbox up for kubectl until ctx ends.

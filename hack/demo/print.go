@@ -1,84 +1,107 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
-	"strconv"
+	"strings"
 	"text/tabwriter"
-	"time"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/util/duration"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/rest"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
-	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 )
 
-// table prints ImageScans as `kubectl get imagescans -w` would: the header
-// once, then a row per call, in fixed-width columns.
-type table struct {
-	w         io.Writer
-	nameWidth int
+// tables asks the API server for its server-side tables, the rows `kubectl
+// get` prints: the columns are the CRDs' printer columns, exactly as
+// kubectl shows them, without needing kubectl.
+type tables struct {
+	rest *rest.RESTClient
 }
 
-const rowFormat = "%-*s  %-13s  %6s  %9s  %6s  %8s  %8s  %5s  %-7s  %-40s  %s\n"
-
-func newTable(w io.Writer) *table { return &table{w: w} }
-
-func (t *table) row(obj *scanv1.ImageScan) {
-	if t.nameWidth == 0 {
-		t.nameWidth = max(len(obj.Name), len("NAME"))
-		fmt.Fprintf(t.w, rowFormat, t.nameWidth, "NAME", "TYPE", "IMAGES", "SUCCEEDED", "FAILED", "FILES", "SIZE", "VULNS", "READY", "STATUS", "AGE")
+func newTables(cfg *rest.Config) (*tables, error) {
+	c := rest.CopyConfig(cfg)
+	c.GroupVersion = &scanv1.GroupVersion
+	c.APIPath = "/apis"
+	scheme := runtime.NewScheme()
+	if err := metav1.AddMetaToScheme(scheme); err != nil {
+		return nil, err
 	}
-	s := obj.Status.Summary
-	var ready, msg string
-	if c := apimeta.FindStatusCondition(obj.Status.Conditions, scanv1.ConditionReady); c != nil {
-		ready, msg = string(c.Status), c.Message
+	metav1.AddToGroupVersion(scheme, metav1.SchemeGroupVersion)
+	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	rc, err := rest.RESTClientFor(c)
+	if err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(t.w, rowFormat, t.nameWidth, obj.Name, obj.Spec.ImageType,
-		itoa(int64(s.Matched)), itoa(int64(s.Succeeded)), itoa(int64(s.Failed)), itoa(s.TotalFiles), s.TotalSize,
-		itoa(s.Vulnerabilities), ready, truncate(msg, 40), duration.HumanDuration(time.Since(obj.CreationTimestamp.Time)))
+	return &tables{rest: rc}, nil
 }
 
-// printImages lists the per-image results of the last round.
-func printImages(w io.Writer, obj *scanv1.ImageScan) {
-	round := int64(0)
-	if obj.Status.LastScanRequest != nil {
-		round = obj.Status.LastScanRequest.Round
+// get returns the table of a resource in a namespace, optionally of one
+// object or of a label selection.
+func (t *tables) get(ctx context.Context, namespace, resource, name, selector string) (*metav1.Table, error) {
+	req := t.rest.Get().Namespace(namespace).Resource(resource).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	if name != "" {
+		req = req.Name(name)
 	}
-	fmt.Fprintf(w, "\nImages of imagescan %s/%s, round %d:\n", obj.Namespace, obj.Name, round)
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	messages := slices.ContainsFunc(obj.Status.Images, func(e scanv1.ImageResult) bool { return e.Message != "" })
-	fmt.Fprint(tw, "  IMAGE\tSTATUS\tFILES\tSIZE\tVULNS\tMALICIOUS\tUNSAFE")
-	if messages {
-		fmt.Fprint(tw, "\tMESSAGE")
+	if selector != "" {
+		req = req.Param("labelSelector", selector)
 	}
-	fmt.Fprintln(tw)
-	for _, e := range obj.Status.Images {
-		files, size := "-", "-"
-		if e.FilesCount != nil {
-			files = itoa(*e.FilesCount)
+	table := &metav1.Table{}
+	if err := req.Do(ctx).Into(table); err != nil {
+		return nil, fmt.Errorf("get %s: %w", resource, err)
+	}
+	return table, nil
+}
+
+// printTable prints a table as kubectl does: the columns of priority 0 (all
+// with wide), headers in capitals, at most limit rows (0: all).
+func printTable(w io.Writer, table *metav1.Table, header, wide bool, limit int) {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	var cols []int
+	var names []string
+	for i, c := range table.ColumnDefinitions {
+		if wide || c.Priority == 0 {
+			cols = append(cols, i)
+			names = append(names, strings.ToUpper(c.Name))
 		}
-		if e.FilesSize != nil {
-			size = controller.HumanBytes(*e.FilesSize)
+	}
+	if header {
+		fmt.Fprintln(tw, strings.Join(names, "\t"))
+	}
+	for n, row := range table.Rows {
+		if limit > 0 && n == limit {
+			break
 		}
-		vulns, malicious, unsafe := "-", "-", "-"
-		if f := e.Findings; f != nil {
-			vulns, malicious, unsafe = itoa(f.Vulnerabilities), itoa(f.MaliciousFiles), itoa(f.UnsafeSettings)
+		cells := make([]string, 0, len(cols))
+		for _, i := range cols {
+			cells = append(cells, cell(row.Cells[i]))
 		}
-		fmt.Fprintf(tw, "  %s/%s:%s\t%s\t%s\t%s\t%s\t%s\t%s", e.Namespace, e.Name, e.Tag, e.ScanStatus, files, size, vulns, malicious, unsafe)
-		if messages {
-			fmt.Fprintf(tw, "\t%s", e.Message)
-		}
-		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	_ = tw.Flush()
-	if n := obj.Status.ImagesOmitted; n > 0 {
-		fmt.Fprintf(w, "  (%d more images counted in the summary only)\n", n)
+	if limit > 0 && len(table.Rows) > limit {
+		fmt.Fprintf(w, "... and %d more\n", len(table.Rows)-limit)
 	}
+}
+
+// cell formats a cell as kubectl does: an absent value is blank.
+func cell(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprint(v)
 }
 
 // printCalls lists the requests the simulator answered, by operation and
@@ -94,14 +117,4 @@ func printCalls(w io.Writer, sim *simulator.Server) {
 		}
 	}
 	_ = tw.Flush()
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// truncate keeps a table cell to n characters, as kubectl's columns do not.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }

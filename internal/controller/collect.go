@@ -13,45 +13,51 @@ import (
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
-// collect fetches the file statistics of members that finished their scan
-// successfully in this round, at most StatsConcurrency at a time. Each
-// completed scan (image ID and scan time) is fetched once: from HSS the first
-// time, from the cache or the status after.
+// collect fetches the file statistics of members whose scan succeeded in
+// this round, at most StatsConcurrency at a time: from HSS the first time a
+// scan is seen, from the cache after (several ImageScans may share an image).
+// A member whose image ID is unchanged since its report's statistics already
+// has them (resultOf) and costs no call.
 //
 // A failed call is the image's own problem unless it is an authentication
-// failure, which every call would share and which stops the pass. The image
-// records the attempt and is tried again on the next poll, at most
-// MaxStatisticsAttempts times, so one unreadable answer neither holds the
-// round nor makes the controller spin.
-func (r *ImageScanReconciler) collect(ctx context.Context, c hss.Client, imageType string, members []*scanv1.ImageResult, round int64) error {
+// failure, which every call would share and which stops the pass. The
+// report counts the attempt, and the image is tried again on the next poll,
+// at most MaxStatisticsAttempts times in the round, so one unreadable answer
+// neither holds the round nor makes the controller spin.
+func (r *ImageScanReconciler) collect(ctx context.Context, p *pass) error {
+	if phaseOf(p.round) != phaseScanning {
+		return nil
+	}
+	round := p.round.Round
+	imageType := string(p.obj.Spec.ImageType)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.StatsConcurrency)
 	var mu sync.Mutex
-	for _, m := range members {
-		if m.Round != round || m.ScanStatus != hss.StatusSuccess || m.FilesCount != nil || m.LastScanTime == nil || statisticsGivenUp(m) {
+	for _, m := range p.members {
+		if !awaitingStatistics(m.status, round) || m.status.LastScanTime == nil {
 			continue
 		}
-		key := statsKey{imageType: imageType, image: keyOfResult(*m), imageID: m.ImageID, scannedAt: m.LastScanTime.Time}
+		key := statsKey{client: p.client, imageType: imageType, image: m.key, imageID: m.status.ImageID, scannedAt: m.status.LastScanTime.Time}
 		if s, ok := r.stats.get(key); ok {
-			setStatistics(m, s)
+			setStatistics(&m.status, s)
 			continue
 		}
-		img := hss.Image{ImageType: imageType, ImageID: m.ImageID, Namespace: m.Namespace, Name: m.Name, Tag: m.Tag, InstanceID: m.InstanceID}
+		img := hss.Image{ImageType: imageType, ImageID: m.status.ImageID, Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID}
 		g.Go(func() error {
-			s, err := c.FileStatistics(gctx, img)
+			s, err := p.client.FileStatistics(gctx, img)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				r.stats.put(key, s)
-				setStatistics(m, s)
+				setStatistics(&m.status, s)
 			case hss.ClassOf(err) == hss.ClassAuth:
 				return err
 			case hss.ClassOf(err) == hss.ClassThrottled || gctx.Err() != nil:
 				// Neither is the image's fault: the limiter has paused, or
 				// another call's failure cancelled this one.
 			default:
-				recordStatisticsFailure(m, err)
+				recordStatisticsFailure(&m.status, err)
 			}
 			return nil
 		})
@@ -62,27 +68,28 @@ func (r *ImageScanReconciler) collect(ctx context.Context, c hss.Client, imageTy
 	return nil
 }
 
-func setStatistics(m *scanv1.ImageResult, s hss.FileStats) {
-	m.FilesCount, m.FilesSize = &s.Files, &s.Size
-	m.StatisticsAttempts, m.Message = 0, ""
+func setStatistics(s *scanv1.ImageReportStatus, fs hss.FileStats) {
+	s.FilesCount, s.FilesSize, s.Size = &fs.Files, &fs.Size, HumanBytes(fs.Size)
+	s.StatisticsAttempts, s.Message = 0, ""
 }
 
-// recordStatisticsFailure counts a failed attempt and says in the entry's
+// recordStatisticsFailure counts a failed attempt and says in the report's
 // message what failed, with the HSS error's code and request ID only.
-func recordStatisticsFailure(m *scanv1.ImageResult, err error) {
-	m.StatisticsAttempts++
+func recordStatisticsFailure(s *scanv1.ImageReportStatus, err error) {
+	s.StatisticsAttempts++
 	var he *hss.Error
 	if errors.As(err, &he) {
 		err = he // drop the wrapping that repeats the image's name
 	}
-	if statisticsGivenUp(m) {
-		m.Message = fmt.Sprintf("file statistics unavailable after %d attempts: %v", m.StatisticsAttempts, err)
+	if s.StatisticsAttempts >= scanv1.MaxStatisticsAttempts {
+		s.Message = fmt.Sprintf("file statistics unavailable after %d attempts: %v", s.StatisticsAttempts, err)
 		return
 	}
-	m.Message = fmt.Sprintf("file statistics failed (attempt %d of %d, retrying): %v", m.StatisticsAttempts, scanv1.MaxStatisticsAttempts, err)
+	s.Message = fmt.Sprintf("file statistics failed (attempt %d of %d, retrying): %v", s.StatisticsAttempts, scanv1.MaxStatisticsAttempts, err)
 }
 
 type statsKey struct {
+	client    hss.Client // one identity's answers never serve another's
 	imageType string
 	image     imageKey
 	imageID   string

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
@@ -17,12 +18,10 @@ import (
 // since I last looked? The list call answers it when given
 // start_latest_scan_time (the time a scan ended), and each walk lists only
 // the scans that ended since the walk before. A feed remembers the answers
-// for one client and one set of criteria: every ImageScan whose members are
-// all in its status reads the feed of its client and image type, so one walk
-// serves them all; an ImageScan past the status bound reads a feed of its own
-// selector, from which it also learns its other members. List pages then
-// follow the scans that end, not the ImageScans times the images each
-// follows.
+// for one client and one set of criteria: every ImageScan reads the feed of
+// its client and image type, so one walk serves them all, and each looks up
+// its own members in it by identity. List pages then follow the scans that
+// end, not the ImageScans times the images each follows.
 
 // finishedOverlap is how far each incremental walk reaches back before the
 // latest scan end the previous walk saw, beyond the walk's own duration: a
@@ -104,11 +103,11 @@ type finishedFeed struct {
 	images map[imageKey]hss.Image
 }
 
-// finished returns the images whose scans ended since a round requested at
-// requested, from a walk that started after the round's request and after
-// the reader's previous read: each reader sees news on each read, and
-// readers that come together share one walk.
-func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, requested time.Time, clk clock.PassiveClock) (map[imageKey]hss.Image, error) {
+// finished returns the images whose scans ended since the round started,
+// from a walk that started after the round's request and after the
+// reader's previous read: each reader sees news on each read, and readers
+// that come together share one walk.
+func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, round *scanv1.ScanRequest, clk clock.PassiveClock) (map[imageKey]hss.Image, error) {
 	if err := f.turn.Acquire(ctx, 1); err != nil {
 		return nil, err
 	}
@@ -118,7 +117,8 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	f.read = clk.Now()
 	f.mu.Unlock()
 
-	since := requested.Add(-clockSkew)
+	// The walk's bound is on HSS's clock; when the walk started is on ours.
+	since, requested := hssStart(round).Add(-finishedOverlap), round.RequestedAt.Time
 	switch {
 	case f.images == nil || since.Before(f.from):
 		if err := f.walk(ctx, since, clk); err != nil {

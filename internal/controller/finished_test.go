@@ -9,9 +9,11 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	testingclock "k8s.io/utils/clock/testing"
 
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 )
@@ -62,10 +64,15 @@ func (w *feedWorld) scanned(org string, n int) time.Time {
 	return sent
 }
 
+// roundAt is a round requested at t, recorded before HSS's clock was learnt.
+func roundAt(t time.Time) *scanv1.ScanRequest {
+	return &scanv1.ScanRequest{Round: 1, RequestedAt: metav1.NewTime(t)}
+}
+
 func (w *feedWorld) pages() int { return w.sim.Count(simulator.OpListImages, simulator.OutcomeOK) }
 
 func (w *feedWorld) read(f *finishedFeed, reader string, requested time.Time) map[imageKey]hss.Image {
-	done, err := f.finished(context.Background(), types.NamespacedName{Namespace: "ns", Name: reader}, requested, w.clk)
+	done, err := f.finished(context.Background(), types.NamespacedName{Namespace: "ns", Name: reader}, roundAt(requested), w.clk)
 	w.g.Expect(err).NotTo(HaveOccurred())
 	return done
 }
@@ -118,7 +125,7 @@ func TestFinishedFeedServesConcurrentReadersWithOneWalk(t *testing.T) {
 			wg.Go(func() {
 				f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
 				reader := types.NamespacedName{Namespace: "ns", Name: fmt.Sprint("reader-", i)}
-				done, err := f.finished(context.Background(), reader, requested, w.clk)
+				done, err := f.finished(context.Background(), reader, roundAt(requested), w.clk)
 				sizes[i], errs[i] = len(done), err
 			})
 		}

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
@@ -36,51 +34,41 @@ func sortedKeys(m map[imageKey]hss.Image) []imageKey {
 	return keys
 }
 
-// follow polls HSS for the round's images and records each one that reached
-// a terminal state since the round started. It returns the round's members
-// (the status entries and, past the status bound, entries kept only for this
-// pass) and how many members past the bound it has not seen finish yet.
+// follow records each member whose scan ended since the round started.
 //
-// Until StartTimeout after HSS accepted the round, it reads a feed of
-// finished scans (finished.go). After that it walks the ImageScan's images
-// in full, because only a full walk shows an image that never started or
+// Until StartTimeout after HSS accepted the round, it reads the feed of
+// finished scans of its client and image type (finished.go), which one walk
+// serves for every ImageScan. After that it walks the ImageScan's own
+// images, because only a full walk shows an image that never started or
 // is gone.
-func (r *ImageScanReconciler) follow(ctx context.Context, obj *scanv1.ImageScan, c hss.Client) ([]*scanv1.ImageResult, int, error) {
-	st := &obj.Status
-	round := st.LastScanRequest
-	if r.overdue(round) {
-		members, err := r.followOwnWalk(ctx, obj, c)
-		return members, 0, err
+func (r *ImageScanReconciler) follow(ctx context.Context, p *pass) error {
+	if phaseOf(p.round) != phaseScanning || p.sent || !anyUnscanned(p.members, p.round.Round) {
+		return nil
 	}
-	pastBound := st.ImagesOmitted > 0 && obj.Spec.Selector != nil
-	filter := hss.Filter{ImageType: string(obj.Spec.ImageType)}
-	if pastBound {
-		filter = followFilters(obj.Spec)[0]
+	if r.overdue(p.round) {
+		return r.followOwnWalk(ctx, p)
 	}
-	feed := r.feeds.feed(c, filter, r.Clock.Now())
-	done, err := feed.finished(ctx, client.ObjectKeyFromObject(obj), round.RequestedAt.Time, r.Clock)
+	feed := r.feeds.feed(p.client, hss.Filter{ImageType: string(p.obj.Spec.ImageType)}, r.Clock.Now())
+	done, err := feed.finished(ctx, keyOf(p.obj), p.round, r.Clock)
 	if err != nil {
-		return nil, 0, fromHSS(err)
+		return fromHSS(err)
 	}
-	members := entries(st)
-	known := make(map[imageKey]bool, len(st.Images))
-	for _, e := range members {
-		known[keyOfResult(*e)] = true
-		if e.Round == round.Round || e.ScanStatus == scanv1.ScanStatusNotFound {
-			continue
-		}
-		if img, ok := done[keyOfResult(*e)]; ok {
-			observe(e, img, round)
+	for _, m := range p.members {
+		if img, ok := done[m.key]; ok && m.status.Round != p.round.Round {
+			observe(m, img, p.round)
 		}
 	}
-	if !pastBound {
-		return members, 0, nil
+	return nil
+}
+
+// anyUnscanned: some member has no scan result in the round yet.
+func anyUnscanned(members []*member, round int64) bool {
+	for _, m := range members {
+		if m.status.Round != round {
+			return true
+		}
 	}
-	// Past the bound, a member is an image of the selector scanned since
-	// the round started; the round waits until as many have finished as
-	// it matched.
-	members = append(members, inferred(done, known, round, func(hss.Image) bool { return false })...)
-	return members, max(len(st.Images)+int(st.ImagesOmitted)-len(members), 0), nil
+	return false
 }
 
 // overdue: HSS accepted the round StartTimeout ago.
@@ -88,99 +76,91 @@ func (r *ImageScanReconciler) overdue(round *scanv1.ScanRequest) bool {
 	return round.AcceptedAt != nil && r.Clock.Since(round.AcceptedAt.Time) >= r.StartTimeout
 }
 
-// followOwnWalk lists the ImageScan's own images.
-func (r *ImageScanReconciler) followOwnWalk(ctx context.Context, obj *scanv1.ImageScan, c hss.Client) ([]*scanv1.ImageResult, error) {
-	listed, err := listAll(ctx, c, followFilters(obj.Spec))
+// followOwnWalk lists the ImageScan's images by identity: a member HSS no
+// longer lists is not found, and one it never started is failed.
+func (r *ImageScanReconciler) followOwnWalk(ctx context.Context, p *pass) error {
+	listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec))
 	if err != nil {
-		return nil, fromHSS(err)
+		return fromHSS(err)
 	}
-	st := &obj.Status
-	round := st.LastScanRequest
-	members := make([]*scanv1.ImageResult, 0, len(st.Images))
-	known := make(map[imageKey]bool, len(st.Images))
-	for i := range st.Images {
-		e := &st.Images[i]
-		known[keyOfResult(*e)] = true
-		img, ok := listed[keyOfResult(*e)]
-		members = append(members, e)
-		if e.Round == round.Round || e.ScanStatus == scanv1.ScanStatusNotFound {
+	round := p.round
+	for _, m := range p.members {
+		if m.status.Round == round.Round {
 			continue
 		}
+		img, ok := listed[m.key]
 		if !ok {
-			e.ScanStatus, e.Message = scanv1.ScanStatusNotFound, "HSS no longer lists this image"
+			m.status = scanv1.ImageReportStatus{Round: round.Round, ScanStatus: scanv1.ScanStatusNotFound, Message: "HSS no longer lists this image"}
 			continue
 		}
-		observe(e, img, round)
-		r.giveUpIfNeverStarted(e, img, round)
+		observe(m, img, round)
+		r.giveUpIfNeverStarted(m, img, round)
 	}
-	if st.ImagesOmitted > 0 {
-		// A full walk also shows the members still queued or scanning.
-		members = append(members, inferred(listed, known, round, func(img hss.Image) bool { return hss.InProgress(img.ScanStatus) })...)
-	}
-	return members, nil
+	return nil
 }
 
-// inferred returns entries for the members past the status bound: listed
-// images not in status that were scanned since the round started, or that
-// also count.
-func inferred(listed map[imageKey]hss.Image, known map[imageKey]bool, round *scanv1.ScanRequest, also func(hss.Image) bool) []*scanv1.ImageResult {
-	var out []*scanv1.ImageResult
-	for _, k := range sortedKeys(listed) {
-		img := listed[k]
-		if known[k] || !(also(img) || scannedSince(img, scanv1.ImageResult{}, round.RequestedAt.Time)) {
-			continue
-		}
-		e := &scanv1.ImageResult{Namespace: k.Namespace, Name: k.Name, Tag: k.Tag, InstanceID: k.InstanceID}
-		observe(e, img, round)
-		out = append(out, e)
+// observe takes HSS's view of a member's image as the round's result when
+// it shows a scan that ended since the round started.
+func observe(m *member, img hss.Image, round *scanv1.ScanRequest) {
+	if hss.Terminal(img.ScanStatus) && newScan(img, m.status, round) {
+		m.status = resultOf(img, m.status, round.Round)
 	}
-	return out
 }
 
-// observe updates an entry from HSS's view of its image.
-func observe(e *scanv1.ImageResult, img hss.Image, round *scanv1.ScanRequest) {
-	e.ImageID = img.ImageID
-	if !hss.Terminal(img.ScanStatus) || !scannedSince(img, *e, round.RequestedAt.Time) {
-		if hss.InProgress(img.ScanStatus) {
-			e.ScanStatus = img.ScanStatus
-		}
+// newScan: img shows a scan that ended after the one the report holds, and
+// after the round started on HSS's clock.
+func newScan(img hss.Image, prev scanv1.ImageReportStatus, round *scanv1.ScanRequest) bool {
+	if img.LastScanAt.IsZero() {
+		return false
+	}
+	if prev.LastScanTime != nil && !img.LastScanAt.After(prev.LastScanTime.Time) {
+		return false
+	}
+	return !img.LastScanAt.Before(hssStart(round).Add(-datePrecision))
+}
+
+// datePrecision: HSS's clock is learnt from Date headers, to the second.
+const datePrecision = time.Second
+
+// resultOf is a member's report status for a scan that ended in the round.
+// An image whose ID is the one the report already holds statistics for
+// keeps them: the same image ID is the same content, whose files cannot
+// have changed.
+func resultOf(img hss.Image, prev scanv1.ImageReportStatus, round int64) scanv1.ImageReportStatus {
+	s := scanv1.ImageReportStatus{
+		Round: round, ImageID: img.ImageID, Digest: img.Digest, ScanStatus: img.ScanStatus,
+		Message: img.ScanFailedDesc, LastScanTime: microTime(img.LastScanAt),
+	}
+	if img.ScanStatus != hss.StatusSuccess {
+		return s
+	}
+	s.Message = ""
+	s.Findings = &scanv1.Findings{
+		Vulnerabilities: img.Findings.Vulnerabilities,
+		MaliciousFiles:  img.Findings.MaliciousFiles,
+		UnsafeSettings:  img.Findings.UnsafeSettings,
+	}
+	if prev.FilesCount != nil && prev.ImageID != "" && prev.ImageID == img.ImageID {
+		s.FilesCount, s.FilesSize, s.Size = prev.FilesCount, prev.FilesSize, prev.Size
+	}
+	return s
+}
+
+// giveUpIfNeverStarted ends the round for an image HSS has not scanned long
+// after accepting the round, so that the round ends instead of waiting
+// forever: HSS's latest result where it lists one, else failed.
+func (r *ImageScanReconciler) giveUpIfNeverStarted(m *member, img hss.Image, round *scanv1.ScanRequest) {
+	if m.status.Round == round.Round || hss.InProgress(img.ScanStatus) {
 		return
 	}
-	e.ScanStatus, e.Message, e.LastScanTime, e.Round = img.ScanStatus, img.ScanFailedDesc, microTime(img.LastScanAt), round.Round
-	e.StatisticsAttempts, e.Findings = 0, nil
-	if img.ScanStatus == hss.StatusSuccess {
-		e.FilesCount, e.FilesSize = nil, nil // collected next
-		e.Findings = &scanv1.Findings{
-			Vulnerabilities: img.Findings.Vulnerabilities,
-			MaliciousFiles:  img.Findings.MaliciousFiles,
-			UnsafeSettings:  img.Findings.UnsafeSettings,
-		}
-	}
-}
-
-// giveUpIfNeverStarted fails an image HSS has neither queued nor scanned
-// long after accepting the round, so that the round ends instead of waiting
-// forever.
-func (r *ImageScanReconciler) giveUpIfNeverStarted(e *scanv1.ImageResult, img hss.Image, round *scanv1.ScanRequest) {
-	if e.Round == round.Round || hss.InProgress(img.ScanStatus) || !r.overdue(round) {
+	if hss.Terminal(img.ScanStatus) && !img.LastScanAt.IsZero() {
+		m.status = resultOf(img, m.status, round.Round)
 		return
 	}
-	e.ScanStatus, e.Round = hss.StatusFailed, round.Round
-	e.Message = fmt.Sprintf("HSS did not start scanning this image within %s of accepting the round", r.StartTimeout)
-}
-
-// finished reports whether a member needs nothing more in this round.
-func finished(e *scanv1.ImageResult, round int64) bool {
-	if e.ScanStatus == scanv1.ScanStatusNotFound {
-		return true
+	m.status = scanv1.ImageReportStatus{
+		Round: round.Round, ImageID: img.ImageID, Digest: img.Digest, ScanStatus: hss.StatusFailed,
+		Message: fmt.Sprintf("HSS did not start scanning this image within %s of accepting the round", r.StartTimeout),
 	}
-	return e.Round == round && (e.ScanStatus != hss.StatusSuccess || e.FilesCount != nil || statisticsGivenUp(e))
-}
-
-// statisticsGivenUp: the image's statistics failed too often to try again
-// in this round.
-func statisticsGivenUp(e *scanv1.ImageResult) bool {
-	return e.StatisticsAttempts >= scanv1.MaxStatisticsAttempts
 }
 
 // pollDelay grows with the round's age: short at first, longer while scans

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -85,15 +86,18 @@ func (o *Options) setDefaults() {
 // ImageScanReconciler reconciles ImageScans.
 type ImageScanReconciler struct {
 	client.Client
-	Events   events.EventRecorder
-	HSS      ClientProvider
-	Defaults Defaults
-	Tenancy  Tenancy
+	// APIReader reads what the cache may not show yet.
+	APIReader client.Reader
+	Events    events.EventRecorder
+	HSS       ClientProvider
+	Defaults  Defaults
+	Tenancy   Tenancy
 	Options
 
 	stats   statsCache
 	secrets secretCache
 	feeds   finishedFeeds
+	lag     cacheLag
 }
 
 // credentialsIndex indexes ImageScans by the Secret they read credentials
@@ -107,6 +111,9 @@ const (
 // only, so the cache never holds their data.
 func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	r.setDefaults()
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	err := mgr.GetFieldIndexer().IndexField(ctx, &scanv1.ImageScan{}, credentialsIndex, func(o client.Object) []string {
 		spec := o.(*scanv1.ImageScan).Spec
 		switch {
@@ -120,9 +127,24 @@ func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 	if err != nil {
 		return err
 	}
+	err = mgr.GetFieldIndexer().IndexField(ctx, &scanv1.ImageReport{}, reportsIndex, func(o client.Object) []string {
+		return []string{o.(*scanv1.ImageReport).Spec.ImageScanName}
+	})
+	if err != nil {
+		return err
+	}
+	// The controller writes reports itself and learns nothing from those
+	// writes; it reconciles an ImageScan again when one of its reports is
+	// deleted from outside.
+	onlyDeletes := predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		UpdateFunc:  func(event.UpdateEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&scanv1.ImageScan{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&scanv1.ImageReport{}, builder.WithPredicates(onlyDeletes)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.scansForSecret)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)

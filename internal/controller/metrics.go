@@ -50,9 +50,9 @@ func init() {
 }
 
 // recordMetrics sets obj's gauges from its status.
-func recordMetrics(obj *scanv1.ImageScan) {
+func recordMetrics(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
 	ns, name := obj.Namespace, obj.Name
-	s := obj.Status.Summary
+	s := st.Summary
 	for result, n := range map[string]int32{
 		"succeeded": s.Succeeded, "failed": s.Failed, "pending": s.Pending,
 		"not_found": s.NotFound, "statistics_unavailable": s.StatisticsUnavailable,
@@ -66,9 +66,9 @@ func recordMetrics(obj *scanv1.ImageScan) {
 	}
 	filesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFiles))
 	fileBytesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFileSize))
-	readyGauge.WithLabelValues(ns, name).Set(boolGauge(apimeta.IsStatusConditionTrue(obj.Status.Conditions, scanv1.ConditionReady)))
-	stalledGauge.WithLabelValues(ns, name).Set(boolGauge(apimeta.IsStatusConditionTrue(obj.Status.Conditions, scanv1.ConditionStalled)))
-	if t := obj.Status.LastCompletionTime; t != nil {
+	readyGauge.WithLabelValues(ns, name).Set(boolGauge(apimeta.IsStatusConditionTrue(st.Conditions, scanv1.ConditionReady)))
+	stalledGauge.WithLabelValues(ns, name).Set(boolGauge(apimeta.IsStatusConditionTrue(st.Conditions, scanv1.ConditionStalled)))
+	if t := st.LastCompletionTime; t != nil {
 		lastCompletionGauge.WithLabelValues(ns, name).Set(float64(t.Unix()))
 	}
 	interval := 0.0

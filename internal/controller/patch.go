@@ -21,14 +21,16 @@ func newStatusPatcher(c client.Client, obj *scanv1.ImageScan) *statusPatcher {
 	return &statusPatcher{c: c, base: obj.DeepCopy()}
 }
 
-// patch writes obj's status, unless nothing changed since the last write.
-func (p *statusPatcher) patch(ctx context.Context, obj *scanv1.ImageScan) error {
-	if equality.Semantic.DeepEqual(p.base.Status, obj.Status) {
+// patch writes st, unless nothing changed since the last write.
+func (p *statusPatcher) patch(ctx context.Context, st scanv1.ImageScanStatus) error {
+	if equality.Semantic.DeepEqual(p.base.Status, st) {
 		return nil
 	}
-	err := p.c.Status().Patch(ctx, obj, client.MergeFromWithOptions(p.base, client.MergeFromWithOptimisticLock{}))
-	if err == nil {
-		p.base = obj.DeepCopy()
+	next := p.base.DeepCopy()
+	next.Status = st
+	if err := p.c.Status().Patch(ctx, next, client.MergeFromWithOptions(p.base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
 	}
-	return err
+	p.base = next
+	return nil
 }

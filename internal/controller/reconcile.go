@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -12,96 +11,66 @@ import (
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 )
 
-// Reconcile reads as the round's story: resolve the HSS target, trigger a
-// round when one is due, follow its images, collect their statistics, and
-// report. Status is written in one place, at the end, except for the scan
-// intent that trigger records before the batch-scan call.
+// Reconcile reads as the round's story: load the round's members (its
+// reports), resolve the HSS target, trigger a round when one is due, follow
+// its images, collect their statistics; then save the reports that changed,
+// turn the pass into status, save it, and announce what changed. Status is
+// written in one place, at the end, except for the scan intent that trigger
+// records before the batch-scan call.
 func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &scanv1.ImageScan{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.NamespacedName)
 			r.feeds.forget(req.NamespacedName)
+			r.lag.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	p := newStatusPatcher(r.Client, obj)
-	members, wait, err := r.reconcile(ctx, obj, p)
-	r.report(obj, members, err)
-	if perr := p.patch(ctx, obj); perr != nil {
+	p := &pass{obj: obj, round: obj.Status.LastScanRequest.DeepCopy(), status: newStatusPatcher(r.Client, obj)}
+	err := r.run(ctx, p)
+	if err == nil && !p.loaded {
+		// The cache has yet to show this manager's own report writes.
+		return ctrl.Result{RequeueAfter: r.MinPoll}, nil
+	}
+	if serr := r.saveReports(ctx, p); err == nil {
+		err = serr
+	}
+	st := r.statusOf(p, err)
+	if perr := p.status.patch(ctx, st); perr != nil {
 		return ctrl.Result{}, perr
 	}
-	recordMetrics(obj)
-	return r.result(wait, err)
+	r.notify(p, obj.Status, st)
+	recordMetrics(obj, st)
+	return r.result(p, st, err)
 }
 
-func (r *ImageScanReconciler) reconcile(ctx context.Context, obj *scanv1.ImageScan, p *statusPatcher) ([]*scanv1.ImageResult, time.Duration, error) {
-	c, err := r.resolve(ctx, obj)
-	if err != nil {
-		return nil, 0, err
-	}
-	sent, err := r.trigger(ctx, obj, c, p)
-	if err != nil {
-		return nil, 0, err
-	}
-	round := obj.Status.LastScanRequest
-	if round == nil || round.CompletedAt != nil {
-		return nil, r.untilNextRound(obj), nil
-	}
-	if sent {
-		// HSS queued the images a moment ago: nothing to follow yet.
-		return nil, r.pollDelay(round), nil
-	}
-	members, unseen, err := r.follow(ctx, obj, c)
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := r.collect(ctx, c, string(obj.Spec.ImageType), members, round.Round); err != nil {
-		return members, 0, err
-	}
-	if unseen > 0 {
-		return members, r.pollDelay(round), nil
-	}
-	for _, m := range members {
-		if !finished(m, round.Round) {
-			return members, r.pollDelay(round), nil
+// run takes the pass through its steps, stopping at the first error.
+func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
+	steps := []func(context.Context, *pass) error{r.loadMembers, r.resolve, r.trigger, r.follow, r.collect}
+	for _, step := range steps {
+		if err := step(ctx, p); err != nil || !p.loaded {
+			return err
 		}
 	}
-	r.complete(obj, members)
-	return members, r.untilNextRound(obj), nil
+	return nil
 }
 
-// complete closes the current round.
-func (r *ImageScanReconciler) complete(obj *scanv1.ImageScan, members []*scanv1.ImageResult) {
-	st := &obj.Status
-	st.LastScanRequest.CompletedAt = ptrNow(r.Clock)
-	st.LastCompletionTime = st.LastScanRequest.CompletedAt
-	st.Summary = summarize(st, members)
-	r.announce(obj)
-}
-
-// untilNextRound sets status.nextScanTime and says how long to wait for it.
-func (r *ImageScanReconciler) untilNextRound(obj *scanv1.ImageScan) time.Duration {
-	st := &obj.Status
-	st.NextScanTime = nil
-	if obj.Spec.Interval == nil || obj.Spec.Suspend || st.LastScanRequest == nil {
-		return 0
-	}
-	next := st.LastScanRequest.RequestedAt.Add(obj.Spec.Interval.Duration)
-	st.NextScanTime = metaTime(next)
-	return min(max(next.Sub(r.Clock.Now()), time.Second), r.MaxRequeue)
-}
-
-// result turns the pass's outcome into a requeue: stalled errors wait for a
-// change (watched) or StalledRetry; other errors back off exponentially.
-func (r *ImageScanReconciler) result(wait time.Duration, err error) (ctrl.Result, error) {
+// result turns the pass's outcome into a requeue: a running round polls,
+// a finished one waits for its interval; stalled errors wait for a change
+// (watched) or StalledRetry; other errors back off exponentially.
+func (r *ImageScanReconciler) result(p *pass, st scanv1.ImageScanStatus, err error) (ctrl.Result, error) {
 	var se *stepError
 	switch {
 	case err == nil:
-		return ctrl.Result{RequeueAfter: wait}, nil
 	case errors.As(err, &se) && se.Stalled:
 		return ctrl.Result{RequeueAfter: r.StalledRetry}, nil
 	default:
 		return ctrl.Result{}, err
 	}
+	switch phaseOf(st.LastScanRequest) {
+	case phaseRequesting, phaseScanning:
+		return ctrl.Result{RequeueAfter: r.pollDelay(st.LastScanRequest)}, nil
+	}
+	return ctrl.Result{RequeueAfter: r.untilNextRound(st)}, nil
 }

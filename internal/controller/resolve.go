@@ -29,25 +29,27 @@ type Tenancy struct {
 	WorkloadIdentity *identity.Federator
 }
 
-// resolve finds the HSS client of obj. It is the one place where the spec's
-// endpoint and credential choices meet the platform's grants: a refusal
-// stalls the object before any client exists, so nothing is sent.
-func (r *ImageScanReconciler) resolve(ctx context.Context, obj *scanv1.ImageScan) (hss.Client, error) {
-	t, err := r.target(obj)
+// resolve finds the HSS client of the pass's ImageScan. It is the one place
+// where the spec's endpoint and credential choices meet the platform's
+// grants: a refusal stalls the object before any client exists, so nothing
+// is sent.
+func (r *ImageScanReconciler) resolve(ctx context.Context, p *pass) error {
+	t, err := r.target(p.obj)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := r.credentials(ctx, obj, &t); err != nil {
-		return nil, err
+	if err := r.credentials(ctx, p.obj, &t); err != nil {
+		return err
 	}
 	c, err := r.HSS.Client(t)
 	if err != nil {
 		if hss.ClassOf(err) == hss.ClassAuth {
-			return nil, &stepError{Reason: scanv1.ReasonAuthFailed, Stalled: true, Err: err}
+			return &stepError{Reason: scanv1.ReasonAuthFailed, Stalled: true, Err: err}
 		}
-		return nil, &stepError{Reason: scanv1.ReasonInvalidConfig, Stalled: true, Err: err}
+		return &stepError{Reason: scanv1.ReasonInvalidConfig, Stalled: true, Err: err}
 	}
-	return c, nil
+	p.client = c
+	return nil
 }
 
 // target is where the calls go. The manager's own --hss-endpoint is the

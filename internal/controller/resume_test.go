@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
@@ -30,13 +32,10 @@ func TestIntentWithoutOutcomeIsResolvedBeforeCallingAgain(t *testing.T) {
 			refs := h.images("team", "app", 2, nil)
 			obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
 
+			h.seedReports(obj, refs)
 			obj.Status.LastScanRequest = &scanv1.ScanRequest{
 				Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
 				RequestedAt: metav1.NewTime(h.clock.Now()), Attempts: 1,
-			}
-			for _, r := range refs {
-				obj.Status.Images = append(obj.Status.Images, scanv1.ImageResult{
-					Namespace: r.Namespace, Name: r.Name, Tag: r.Tag, ScanStatus: "unscan"})
 			}
 			h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
 			if tc.reached {
@@ -97,14 +96,13 @@ func TestInterruptedChunkedSendResumesWithTheRest(t *testing.T) {
 	h.createSecret(validSecret())
 	refs := h.images("team", "big", hss.MaxBatchScanImages+50, nil)
 	obj := h.scan("big", scanv1.ImageScanSpec{Images: refs})
+	h.seedReports(obj, refs)
 	obj.Status.LastScanRequest = &scanv1.ScanRequest{
 		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
 		RequestedAt: metav1.NewTime(h.clock.Now()), Attempts: 1,
 	}
 	var first []hss.ImageRef
 	for i, r := range refs {
-		obj.Status.Images = append(obj.Status.Images, scanv1.ImageResult{
-			Namespace: r.Namespace, Name: r.Name, Tag: r.Tag, ScanStatus: "unscan"})
 		if i < hss.MaxBatchScanImages {
 			first = append(first, hss.ImageRef{Namespace: r.Namespace, Name: r.Name, Tag: r.Tag})
 		}
@@ -130,12 +128,12 @@ func TestImageHSSNeverStartsScanningFailsAfterTheStartTimeout(t *testing.T) {
 	refs := h.images("team", "app", 1, nil)
 	obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
 	// HSS accepted the round (as status records) but never queued the image.
+	h.seedReports(obj, refs)
 	now := metav1.NewTime(h.clock.Now())
 	obj.Status.LastScanRequest = &scanv1.ScanRequest{
 		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
 		RequestedAt: now, Attempts: 1, AcceptedAt: &now,
 	}
-	obj.Status.Images = []scanv1.ImageResult{{Namespace: "team", Name: "app", Tag: "v0", ScanStatus: "unscan"}}
 	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
 	h.start()
 	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
@@ -147,5 +145,26 @@ func TestImageHSSNeverStartsScanningFailsAfterTheStartTimeout(t *testing.T) {
 		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
 	})
 	h.g.Expect(obj.Status.Images[0].Message).To(ContainSubstring("did not start scanning"))
+	h.g.Expect(h.reports(h.g, "app")["team/app:v0"].Status.ScanStatus).To(Equal("failed"))
 	h.g.Expect(h.batchScans()).To(Equal(0))
+}
+
+// seedReports creates the reports a manager creates when a round starts,
+// before it records the intent: controlled by obj, with no result yet.
+func (h *harness) seedReports(obj *scanv1.ImageScan, refs []scanv1.ImageReference) {
+	h.t.Helper()
+	for i, ref := range refs {
+		rep := &scanv1.ImageReport{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: fmt.Sprintf("%s-%d", obj.Name, i), Namespace: obj.Namespace,
+				Labels: map[string]string{scanv1.LabelImageScan: obj.Name},
+			},
+			Spec: scanv1.ImageReportSpec{
+				ImageScanName: obj.Name, ImageType: obj.Spec.ImageType, Image: ref,
+				Reference: ref.Namespace + "/" + ref.Name + ":" + ref.Tag,
+			},
+		}
+		h.g.Expect(controllerutil.SetControllerReference(obj, rep, env.Scheme)).To(Succeed())
+		h.g.Expect(env.Client.Create(context.Background(), rep)).To(Succeed())
+	}
 }

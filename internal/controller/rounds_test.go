@@ -1,15 +1,11 @@
 package controller_test
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
@@ -58,7 +54,7 @@ func TestNewRoundOnSpecChangeRescanAnnotationAndInterval(t *testing.T) {
 	h.g.Expect(obj.Status.LastScanRequest.Trigger).To(Equal(scanv1.TriggerRequested))
 	h.g.Expect(obj.Status.LastHandledRescanAt).To(Equal("1700000000"))
 	h.g.Expect(h.batchScans()).To(Equal(3))
-	h.g.Expect(h.fileStats()).To(Equal(2+3+3), "one statistics call per image per round")
+	h.g.Expect(h.fileStats()).To(Equal(2+1), "statistics only for images new to the ImageScan: the others' image IDs did not change")
 
 	// With an interval, the controller's clock passing it starts round 4.
 	h.update("app", func(o *scanv1.ImageScan) { o.Spec.Interval = &metav1.Duration{Duration: time.Hour} })
@@ -97,67 +93,13 @@ func TestSuspendStopsNewRounds(t *testing.T) {
 	h.g.Expect(h.batchScans()).To(Equal(2))
 }
 
-// Past the status bound a selector's round learns its other members from
-// the scans that end, so it must wait until as many have ended as it
-// matched: here the three members status does not list scan for longer.
-func TestSelectorPastTheStatusBoundWaitsForEveryMember(t *testing.T) {
-	h := newHarness(t, simulator.Config{})
-	h.createSecret(validSecret())
-	n := scanv1.MaxReportedImages + 3
-	slow := map[string]bool{"v997": true, "v998": true, "v999": true} // last in key order
-	h.images("team", "app", n, func(_ int, img *simulator.Image) {
-		if slow[img.Tag] {
-			img.ScanDuration = 10 * time.Minute
-		}
-	})
-	h.scan("wide", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
-	h.accepted("wide", 1)
-	h.finishScans()
-	h.eventually("wide", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.ImagesOmitted).To(Equal(int32(3)))
-		for _, e := range obj.Status.Images {
-			g.Expect(slow[e.Tag]).To(BeFalse())
-			g.Expect(e.FilesCount).NotTo(BeNil(), e.Tag)
-		}
-	})
-	h.g.Consistently(func(g Gomega) {
-		obj := h.get("wide")
-		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonScanning)
-		g.Expect(obj.Status.Summary.Pending).To(Equal(int32(3)))
-	}, 500*time.Millisecond, 50*time.Millisecond).Should(Succeed())
-
-	h.simClock.Step(10 * time.Minute)
-	obj := h.eventually("wide", func(g Gomega, obj *scanv1.ImageScan) {
-		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
-	})
-	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(n)))
-	h.g.Expect(h.fileStats()).To(Equal(n), "one statistics call per member")
-	h.g.Expect(h.batchScans()).To(Equal(1))
-}
-
 // A round costs three status writes: the intent before batch-scan, the
 // outcome with the first report, and the completion. Polls that see
 // nothing new write nothing.
 func TestARoundWritesStatusThreeTimes(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
-	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
-	h.g.Expect(err).NotTo(HaveOccurred())
-	w, err := wc.Watch(context.Background(), &scanv1.ImageScanList{}, client.InNamespace(h.ns))
-	h.g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(w.Stop)
-	var mu sync.Mutex
-	var writes []*scanv1.ImageScan
-	go func() {
-		for ev := range w.ResultChan() {
-			if ev.Type == watch.Modified {
-				mu.Lock()
-				writes = append(writes, ev.Object.(*scanv1.ImageScan))
-				mu.Unlock()
-			}
-		}
-	}()
-
+	writes := h.recordWrites()
 	h.images("team", "app", 20, nil)
 	h.scan("s", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
 	h.accepted("s", 1)
@@ -167,16 +109,14 @@ func TestARoundWritesStatusThreeTimes(t *testing.T) {
 		Should(BeNumerically(">=", polls+3))
 	h.readyInRound("s", 1)
 
+	var seen []*scanv1.ImageScan
 	h.g.Eventually(func(g Gomega) {
-		mu.Lock()
-		defer mu.Unlock()
-		g.Expect(writes).NotTo(BeEmpty())
-		g.Expect(writes[len(writes)-1].Status.LastCompletionTime).NotTo(BeNil())
+		seen = writes()
+		g.Expect(seen).NotTo(BeEmpty())
+		g.Expect(seen[len(seen)-1].Status.LastCompletionTime).NotTo(BeNil())
 	}, 10*time.Second).Should(Succeed())
-	mu.Lock()
-	defer mu.Unlock()
-	h.g.Expect(writes).To(HaveLen(3))
-	h.g.Expect(writes[0].Status.LastScanRequest.AcceptedAt).To(BeNil(), "the intent")
-	h.g.Expect(writes[1].Status.LastScanRequest.AcceptedAt).NotTo(BeNil(), "the outcome")
-	h.g.Expect(writes[1].Status.LastScanRequest.CompletedAt).To(BeNil())
+	h.g.Expect(seen).To(HaveLen(3))
+	h.g.Expect(seen[0].Status.LastScanRequest.AcceptedAt).To(BeNil(), "the intent")
+	h.g.Expect(seen[1].Status.LastScanRequest.AcceptedAt).NotTo(BeNil(), "the outcome")
+	h.g.Expect(seen[1].Status.LastScanRequest.CompletedAt).To(BeNil())
 }

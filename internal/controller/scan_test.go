@@ -42,17 +42,26 @@ func TestExplicitListScanEndsReadyWithFileStatistics(t *testing.T) {
 	h.g.Expect(obj.Status.ObservedGeneration).To(Equal(obj.Generation))
 	h.g.Expect(obj.Status.LastCompletionTime).NotTo(BeNil())
 	h.g.Expect(obj.Status.Images).To(HaveLen(3))
-	var files, size int64
 	for _, e := range obj.Status.Images {
-		img, ok := h.sim.Lookup(simulator.TypePrivate, e.Namespace, e.Name, e.Tag)
+		h.g.Expect(e.Result).To(Equal(scanv1.ResultSucceeded))
+		h.g.Expect(e.Report).NotTo(BeEmpty())
+	}
+	reports := h.reports(h.g, "web")
+	h.g.Expect(reports).To(HaveLen(3))
+	var files, size int64
+	for ref, rep := range reports {
+		img, ok := h.sim.Lookup(simulator.TypePrivate, rep.Spec.Image.Namespace, rep.Spec.Image.Name, rep.Spec.Image.Tag)
 		h.g.Expect(ok).To(BeTrue())
-		h.g.Expect(e.ScanStatus).To(Equal("success"))
-		h.g.Expect(e.ImageID).To(Equal(img.ImageID))
-		h.g.Expect(*e.FilesCount).To(Equal(int64(img.FilesNum)))
-		h.g.Expect(*e.FilesSize).To(Equal(int64(img.FilesSize)))
-		h.g.Expect(e.LastScanTime).NotTo(BeNil())
-		files += int64(img.FilesNum)
-		size += int64(img.FilesSize)
+		h.g.Expect(rep.Spec.ImageScanName).To(Equal("web"))
+		h.g.Expect(ref).To(Equal("team/web:" + rep.Spec.Image.Tag))
+		h.g.Expect(rep.Status.Round).To(Equal(int64(1)))
+		h.g.Expect(rep.Status.ScanStatus).To(Equal("success"))
+		h.g.Expect(rep.Status.ImageID).To(Equal(img.ImageID))
+		h.g.Expect(*rep.Status.FilesCount).To(Equal(img.FilesNum))
+		h.g.Expect(*rep.Status.FilesSize).To(Equal(img.FilesSize))
+		h.g.Expect(rep.Status.LastScanTime).NotTo(BeNil())
+		files += img.FilesNum
+		size += img.FilesSize
 	}
 	h.g.Expect(obj.Status.Summary).To(Equal(scanv1.ScanSummary{
 		Matched: 3, Succeeded: 3, TotalFiles: files, TotalFileSize: size, TotalSize: obj.Status.Summary.TotalSize,
@@ -95,6 +104,7 @@ func TestSelectorScanCoversEveryMatchingImage(t *testing.T) {
 		h.g.Expect(e.Tag).NotTo(Equal("v0"))
 		h.g.Expect(e.FilesCount).NotTo(BeNil())
 	}
+	h.g.Expect(h.reports(h.g, "payments")).To(HaveLen(4))
 	h.g.Expect(h.batchScans()).To(Equal(1))
 	req := h.sim.BatchScans()[0].Request
 	h.g.Expect(req.OperateAll).To(HaveValue(BeTrue()))
@@ -135,8 +145,11 @@ func TestFailedImagesStallTheRoundAndAreNamed(t *testing.T) {
 	h.g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("team/app:v1"))
 	h.g.Expect(obj.Status.Summary.Failed).To(Equal(int32(1)))
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
-	h.g.Expect(obj.Status.Images[1].ScanStatus).To(Equal("download_failed"))
-	h.g.Expect(obj.Status.Images[1].Message).NotTo(BeEmpty())
+	h.g.Expect(obj.Status.Images[0].Tag).To(Equal("v1"), "the failed image comes first")
+	h.g.Expect(obj.Status.Images[0].Result).To(Equal(scanv1.ResultFailed))
+	h.g.Expect(obj.Status.Images[0].ScanStatus).To(Equal("download_failed"))
+	h.g.Expect(obj.Status.Images[0].Message).NotTo(BeEmpty())
+	h.g.Expect(h.reports(h.g, "app")["team/app:v1"].Status.Message).To(Equal(obj.Status.Images[0].Message))
 	h.g.Expect(h.fileStats()).To(Equal(2), "statistics only for successful scans")
 }
 

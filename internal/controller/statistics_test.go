@@ -46,6 +46,9 @@ func TestStatisticsAreExactAboveFourGiB(t *testing.T) {
 				h.g.Expect(e.FilesSize).NotTo(BeNil(), e.Tag)
 				sizes[e.Tag] = *e.FilesSize
 			}
+			for _, rep := range h.reports(h.g, "big") {
+				h.g.Expect(rep.Status.FilesSize).To(HaveValue(Equal(sizes[rep.Spec.Image.Tag])))
+			}
 			h.g.Expect(sizes).To(Equal(map[string]int64{"v0": 1 << 10, "v1": 3 << 30, "v2": 6<<30 + 7}))
 			h.g.Expect(obj.Status.Summary.TotalFileSize).To(Equal(int64(1<<10 + 3<<30 + 6<<30 + 7)))
 			h.g.Expect(obj.Status.Summary.TotalFiles).To(Equal(int64(10 + 100_010 + 200_010)))
@@ -79,11 +82,13 @@ func TestUndecodableStatisticsCompleteTheRoundAndNameTheImage(t *testing.T) {
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
 	h.g.Expect(obj.Status.Summary.StatisticsUnavailable).To(Equal(int32(1)))
 	h.g.Expect(obj.Status.Summary.Pending).To(BeZero())
-	bad := obj.Status.Images[1]
-	h.g.Expect(bad.StatisticsAttempts).To(Equal(int32(scanv1.MaxStatisticsAttempts)))
-	h.g.Expect(bad.FilesSize).To(BeNil())
-	h.g.Expect(*obj.Status.Images[0].FilesSize).To(Equal(realSizes[0]), "the other images' results stand")
-	h.g.Expect(*obj.Status.Images[2].FilesSize).To(Equal(realSizes[2]))
+	reports := h.reports(h.g, "odd")
+	bad := reports["ml/trainer:v1"]
+	h.g.Expect(bad.Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxStatisticsAttempts)))
+	h.g.Expect(bad.Status.FilesSize).To(BeNil())
+	h.g.Expect(obj.Status.Images[0].Result).To(Equal(scanv1.ResultStatisticsUnavailable), "the image that needs attention comes first")
+	h.g.Expect(*reports["ml/trainer:v0"].Status.FilesSize).To(Equal(realSizes[0]), "the other images' results stand")
+	h.g.Expect(*reports["ml/trainer:v2"].Status.FilesSize).To(Equal(realSizes[2]))
 
 	// Two good answers and three tries of the bad one, then nothing more.
 	want := 2 + scanv1.MaxStatisticsAttempts
@@ -107,8 +112,8 @@ func TestFindingsAreRecordedPerImageAndSummedWithNoExtraCalls(t *testing.T) {
 
 	obj := h.readyInRound("sec", 1)
 
-	for i, e := range obj.Status.Images {
-		h.g.Expect(e.Findings).To(HaveValue(Equal(findings[i])), e.Tag)
+	for ref, rep := range h.reports(h.g, "sec") {
+		h.g.Expect(rep.Status.Findings).To(HaveValue(Equal(findings[rep.Spec.Image.Tag[1]-'0'])), ref)
 	}
 	h.g.Expect(obj.Status.Summary.Findings).To(Equal(scanv1.Findings{Vulnerabilities: 191, UnsafeSettings: 4, MaliciousFiles: 2}))
 	h.g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("found 191 vulnerabilities, 2 malicious files, 4 unsafe settings"))

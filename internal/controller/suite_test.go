@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,10 +14,12 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -99,9 +103,9 @@ func newHarnessWith(t *testing.T, cfg simulator.Config, adjust func(h *harness, 
 	srv := httptest.NewServer(h.sim)
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
-	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second})
+	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Clock: h.clock})
 	if len(limits) > 0 {
-		h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Limits: limits[0]})
+		h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Limits: limits[0], Clock: h.clock})
 	}
 
 	h.ns = fmt.Sprintf("test-%d", nsCounter.Add(1))
@@ -256,3 +260,62 @@ func round(obj *scanv1.ImageScan) int64 {
 
 func (h *harness) batchScans() int { return h.sim.Count(simulator.OpBatchScan, simulator.OutcomeOK) }
 func (h *harness) fileStats() int  { return h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK) }
+
+// reports returns the ImageScan's reports by image reference
+// (organisation/name:tag), read from the API server, and checks that each
+// is controlled by the ImageScan.
+func (h *harness) reports(g Gomega, name string) map[string]scanv1.ImageReport {
+	obj := h.get(name)
+	var list scanv1.ImageReportList
+	g.Expect(env.Client.List(context.Background(), &list, client.InNamespace(h.ns),
+		client.MatchingLabels{scanv1.LabelImageScan: name})).To(Succeed())
+	out := map[string]scanv1.ImageReport{}
+	for _, rep := range list.Items {
+		ref := metav1.GetControllerOf(&rep)
+		g.Expect(ref).NotTo(BeNil(), "report %s has a controller", rep.Name)
+		g.Expect(ref.UID).To(Equal(obj.UID))
+		g.Expect(ref.Kind).To(Equal("ImageScan"))
+		out[rep.Spec.Reference] = rep
+	}
+	return out
+}
+
+// recordWrites watches the namespace's ImageScans and returns a function
+// that gives every status the API server stored since, in order.
+func (h *harness) recordWrites() func() []*scanv1.ImageScan {
+	h.t.Helper()
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	h.g.Expect(err).NotTo(HaveOccurred())
+	w, err := wc.Watch(context.Background(), &scanv1.ImageScanList{}, client.InNamespace(h.ns))
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.t.Cleanup(w.Stop)
+	var mu sync.Mutex
+	var writes []*scanv1.ImageScan
+	go func() {
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Modified {
+				mu.Lock()
+				writes = append(writes, ev.Object.(*scanv1.ImageScan))
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []*scanv1.ImageScan {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(writes)
+	}
+}
+
+// eventNotes returns the notes of the namespace's events with a reason.
+func (h *harness) eventNotes(g Gomega, reason string) []string {
+	var events eventsv1.EventList
+	g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(h.ns))).To(Succeed())
+	var notes []string
+	for _, e := range events.Items {
+		if e.Reason == reason {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
+}

@@ -3,9 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
@@ -13,9 +11,8 @@ import (
 )
 
 // due says whether a new round should start, and why.
-func (r *ImageScanReconciler) due(obj *scanv1.ImageScan) (scanv1.ScanTrigger, bool) {
-	st := obj.Status
-	last := st.LastScanRequest
+func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
+	obj, last := p.obj, p.round
 	switch {
 	case last == nil:
 		return scanv1.TriggerCreated, true
@@ -36,148 +33,104 @@ func rescanRequested(obj *scanv1.ImageScan) bool {
 }
 
 // trigger starts a round when one is due and makes sure the current round
-// reached HSS exactly once, and reports whether this pass called batch-scan.
-// The intent is written to status before calling batch-scan and the outcome
-// after, with the pass's report, because the call has no idempotency key: a
-// manager that finds an intent without an outcome looks at the images
-// before deciding to call again.
-func (r *ImageScanReconciler) trigger(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, p *statusPatcher) (bool, error) {
-	if why, ok := r.due(obj); ok && !obj.Spec.Suspend {
-		if err := r.startRound(ctx, obj, c, why); err != nil {
-			return false, err
+// reached HSS exactly once. The intent is written to status before calling
+// batch-scan and the outcome after, with the pass's report, because the call
+// has no idempotency key: a manager that finds an intent without an outcome
+// looks at the images before deciding to call again.
+func (r *ImageScanReconciler) trigger(ctx context.Context, p *pass) error {
+	if why, ok := r.due(p); ok && !p.obj.Spec.Suspend {
+		if err := r.startRound(ctx, p, why); err != nil {
+			return err
 		}
-		return r.send(ctx, obj, c, p, false)
+		return r.send(ctx, p, false)
 	}
-	if last := obj.Status.LastScanRequest; last != nil && last.AcceptedAt == nil && last.CompletedAt == nil {
-		return r.send(ctx, obj, c, p, true)
-	}
-	return false, nil
-}
-
-// startRound fixes the round's members and records its intent in obj.
-func (r *ImageScanReconciler) startRound(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, why scanv1.ScanTrigger) error {
-	if obj.Spec.SyncFromSWR {
-		if err := c.Synchronize(ctx, string(obj.Spec.ImageType)); err != nil {
-			return fromHSS(err)
-		}
-	}
-	listed, err := listAll(ctx, c, matchFilters(obj.Spec))
-	if err != nil {
-		return fromHSS(err)
-	}
-	st := &obj.Status
-	prev := int64(0)
-	if st.LastScanRequest != nil {
-		prev = st.LastScanRequest.Round
-	}
-	st.Images, st.ImagesOmitted = roundMembers(obj.Spec, listed, st.Images)
-	st.LastScanRequest = &scanv1.ScanRequest{
-		Round: prev + 1, Trigger: why, Generation: obj.Generation, RequestedAt: metav1.NewTime(r.Clock.Now()),
-	}
-	st.NextScanTime = nil
-	st.Summary = summarize(st, entries(st))
-	if v := obj.Annotations[scanv1.RescanAnnotation]; v != "" {
-		st.LastHandledRescanAt = v // this round answers any pending request
+	if phaseOf(p.round) == phaseRequesting {
+		return r.send(ctx, p, true)
 	}
 	return nil
 }
 
-// roundMembers builds the status entries of a new round. An explicit list
-// keeps its order and marks images HSS does not list; a selector takes what
-// HSS listed. Previous results stay visible until the round replaces them.
-func roundMembers(spec scanv1.ImageScanSpec, listed map[imageKey]hss.Image, previous []scanv1.ImageResult) ([]scanv1.ImageResult, int32) {
-	old := map[imageKey]scanv1.ImageResult{}
-	for _, e := range previous {
-		old[keyOfResult(e)] = e
-	}
-	entry := func(k imageKey) scanv1.ImageResult {
-		e, ok := old[k]
-		if !ok {
-			e = scanv1.ImageResult{Namespace: k.Namespace, Name: k.Name, Tag: k.Tag, InstanceID: k.InstanceID}
+// startRound fixes the round's members, each a report, and records the
+// round in the pass.
+func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv1.ScanTrigger) error {
+	spec := p.obj.Spec
+	if spec.SyncFromSWR {
+		if err := p.client.Synchronize(ctx, string(spec.ImageType)); err != nil {
+			return fromHSS(err)
 		}
-		img, found := listed[k]
-		if !found {
-			e.ScanStatus, e.Message, e.ImageID = scanv1.ScanStatusNotFound, "HSS does not list this image; is it synchronised from SWR?", ""
-			return e
-		}
-		e.ImageID, e.ScanStatus, e.Message = img.ImageID, img.ScanStatus, img.ScanFailedDesc
-		e.LastScanTime = microTime(img.LastScanAt)
-		return e
 	}
-	var keys []imageKey
-	if spec.Selector == nil {
-		for _, ref := range spec.Images {
-			keys = append(keys, keyOfRef(ref))
-		}
-	} else {
-		keys = sortedKeys(listed)
+	listed, err := listAll(ctx, p.client, matchFilters(spec))
+	if err != nil {
+		return fromHSS(err)
 	}
-	omitted := int32(0)
-	if len(keys) > scanv1.MaxReportedImages {
-		omitted = int32(len(keys) - scanv1.MaxReportedImages)
-		keys = keys[:scanv1.MaxReportedImages]
+	next := p.roundNumber() + 1
+	if err := r.fixMembers(ctx, p, membership(spec, listed), listed, next); err != nil {
+		return err
 	}
-	entries := make([]scanv1.ImageResult, 0, len(keys))
-	for _, k := range keys {
-		entries = append(entries, entry(k))
+	now := r.Clock.Now()
+	p.round = &scanv1.ScanRequest{Round: next, Trigger: why, Generation: p.obj.Generation, RequestedAt: metav1.NewTime(now)}
+	// The listing's answers told HSS's clock: the round's scans end after
+	// this moment on it.
+	if t, ok := p.client.ServerTime(now); ok {
+		p.round.HSSRequestedAt = metaTime(t)
 	}
-	return entries, omitted
+	if v := p.obj.Annotations[scanv1.RescanAnnotation]; v != "" {
+		p.handled = v // this round answers any pending request
+	}
+	// Members HSS does not list have their result now, before the intent.
+	return r.saveReports(ctx, p)
 }
 
 // send calls batch-scan for the current round. When resuming a round whose
 // earlier attempt may have reached HSS, it first looks for evidence that it
-// did: a member queued or scanning, or scanned since the intent. An explicit
-// list sent in chunks may have reached HSS in part; only the images without
-// evidence are sent again.
-func (r *ImageScanReconciler) send(ctx context.Context, obj *scanv1.ImageScan, c hss.Client, p *statusPatcher, resuming bool) (bool, error) {
-	round := obj.Status.LastScanRequest
-	req := batchScanRequest(obj.Spec)
+// did: a member queued or scanning, or scanned since the round started. An
+// explicit list sent in chunks may have reached HSS in part; only the
+// images without evidence are sent again.
+func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) error {
+	round := p.round
+	req := batchScanRequest(p.obj.Spec)
 	if resuming && round.Attempts > 0 {
-		listed, err := listAll(ctx, c, followFilters(obj.Spec))
+		listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec))
 		if err != nil {
-			return false, fromHSS(err)
+			return fromHSS(err)
 		}
-		missing, reached := withoutEvidence(obj, listed)
+		missing, reached := withoutEvidence(p, listed)
 		switch {
 		case reached && (req.All || len(missing) == 0):
 			round.AcceptedAt = ptrNow(r.Clock)
-			return false, nil
+			return nil
 		case reached:
 			req.Images = refsOf(missing, req.Images)
 		}
 	}
-	if countListed(obj.Status.Images) == 0 && obj.Status.ImagesOmitted == 0 {
+	if countListed(p.members, round.Round) == 0 {
 		round.AcceptedAt = ptrNow(r.Clock) // nothing HSS could scan
-		return false, nil
+		return nil
 	}
 	round.Attempts++
-	if err := p.patch(ctx, obj); err != nil {
-		return false, fmt.Errorf("record scan intent: %w", err)
+	if err := p.status.patch(ctx, r.statusOf(p, nil)); err != nil {
+		return fmt.Errorf("record scan intent: %w", err)
 	}
-	round = obj.Status.LastScanRequest // the patch decoded the server's copy into obj
-	if err := c.BatchScan(ctx, req); err != nil {
-		return false, fromHSS(err)
+	if err := p.client.BatchScan(ctx, req); err != nil {
+		return fromHSS(err)
 	}
-	// The outcome is saved with this pass's report, which follows at once.
-	round.AcceptedAt = ptrNow(r.Clock)
-	r.Events.Eventf(obj, nil, corev1.EventTypeNormal, scanv1.EventScanRequested, "BatchScan",
-		"Round %d (%s): asked HSS to scan %d images", round.Round, round.Trigger, obj.Status.Summary.Matched)
-	return true, nil
+	round.AcceptedAt = ptrNow(r.Clock) // saved with this pass's report
+	p.sent = true
+	return nil
 }
 
 // withoutEvidence returns the listed members HSS shows no sign of having
 // been asked to scan, and whether any member shows one.
-func withoutEvidence(obj *scanv1.ImageScan, listed map[imageKey]hss.Image) (missing map[imageKey]bool, reached bool) {
-	requested := obj.Status.LastScanRequest.RequestedAt.Time
+func withoutEvidence(p *pass, listed map[imageKey]hss.Image) (missing map[imageKey]bool, reached bool) {
 	missing = map[imageKey]bool{}
-	for _, e := range obj.Status.Images {
-		img, ok := listed[keyOfResult(e)]
+	for _, m := range p.members {
+		img, ok := listed[m.key]
 		switch {
 		case !ok:
-		case hss.InProgress(img.ScanStatus) || scannedSince(img, e, requested):
+		case hss.InProgress(img.ScanStatus) || newScan(img, m.status, p.round):
 			reached = true
 		default:
-			missing[keyOfResult(e)] = true
+			missing[m.key] = true
 		}
 	}
 	return missing, reached
@@ -194,33 +147,11 @@ func refsOf(keys map[imageKey]bool, refs []hss.ImageRef) []hss.ImageRef {
 	return out
 }
 
-// scannedSince: img carries a scan that ended after the entry's recorded
-// one, or, with nothing recorded, after the round's intent.
-func scannedSince(img hss.Image, e scanv1.ImageResult, requested time.Time) bool {
-	if img.LastScanAt.IsZero() {
-		return false
-	}
-	if e.LastScanTime != nil {
-		return img.LastScanAt.After(e.LastScanTime.Time)
-	}
-	return !img.LastScanAt.Before(requested.Add(-clockSkew))
-}
-
-// clockSkew allows for HSS's clock running behind ours.
-const clockSkew = time.Minute
-
-func entries(st *scanv1.ImageScanStatus) []*scanv1.ImageResult {
-	out := make([]*scanv1.ImageResult, len(st.Images))
-	for i := range st.Images {
-		out[i] = &st.Images[i]
-	}
-	return out
-}
-
-func countListed(entries []scanv1.ImageResult) int {
+// countListed counts the members HSS lists: those it can be asked to scan.
+func countListed(members []*member, round int64) int {
 	n := 0
-	for _, e := range entries {
-		if e.ScanStatus != scanv1.ScanStatusNotFound {
+	for _, m := range members {
+		if stateOf(m.status, round) != scanv1.ResultNotFound {
 			n++
 		}
 	}

@@ -20,6 +20,9 @@ type Client interface {
 	FileStatistics(ctx context.Context, img Image) (FileStats, error)
 	// Synchronize asks HSS to refresh its image list of imageType from SWR.
 	Synchronize(ctx context.Context, imageType string) error
+	// ServerTime converts a time on the manager's clock to HSS's, as HSS's
+	// answers tell it; false before any answer did.
+	ServerTime(local time.Time) (time.Time, bool)
 }
 
 // ImageRef names one image for batch-scan.

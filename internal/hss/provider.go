@@ -10,6 +10,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/httphandler"
 	hsssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5"
+	"k8s.io/utils/clock"
 )
 
 // Target says which HSS project to call and how to authenticate.
@@ -46,6 +47,9 @@ type Options struct {
 	Timeout time.Duration
 	// Transport, when set, replaces the SDK's HTTP transport.
 	Transport http.RoundTripper
+	// Clock is the manager's clock, which HSS's is compared with; replaced
+	// by tests.
+	Clock clock.PassiveClock
 }
 
 // Provider builds and caches clients, one per target and credentials
@@ -62,6 +66,9 @@ type Provider struct {
 func NewProvider(opts Options) *Provider {
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	return &Provider{opts: opts, limiters: limiters{opts: opts.Limits}, clients: map[string]Client{}}
 }
@@ -109,9 +116,13 @@ func (p *Provider) build(t Target) (*sdkClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	ra := &retryAfters{}
+	ra, sc := &retryAfters{}, &serverClock{local: p.opts.Clock}
+	observe := func(resp http.Response) {
+		ra.record(resp)
+		sc.record(resp)
+	}
 	httpConfig := config.DefaultHttpConfig().WithTimeout(p.opts.Timeout).WithRetries(0).
-		WithHttpHandler(httphandler.NewHttpHandler().AddResponseHandler(ra.record))
+		WithHttpHandler(httphandler.NewHttpHandler().AddResponseHandler(observe))
 	if p.opts.Transport != nil {
 		httpConfig = httpConfig.WithHttpRoundTripper(p.opts.Transport)
 	}
@@ -129,7 +140,7 @@ func (p *Provider) build(t Target) (*sdkClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &sdkClient{api: hsssdk.NewHssClient(hc), region: t.Region, limiter: p.limiters.get(t.projectKey()), retryAfter: ra}
+	c := &sdkClient{api: hsssdk.NewHssClient(hc), region: t.Region, limiter: p.limiters.get(t.projectKey()), retryAfter: ra, clock: sc}
 	if t.Credentials.refreshing() {
 		c.serial = &sync.Mutex{}
 	}

@@ -28,6 +28,7 @@ type sdkClient struct {
 	eps        *string
 	limiter    *Limiter
 	retryAfter *retryAfters
+	clock      *serverClock
 	// serial, when set, runs one call at a time: the credential object
 	// refreshes itself without a lock.
 	serial *sync.Mutex
@@ -104,6 +105,8 @@ func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
 	}
 	return images, nil
 }
+
+func (c *sdkClient) ServerTime(local time.Time) (time.Time, bool) { return c.clock.at(local) }
 
 func (c *sdkClient) Synchronize(ctx context.Context, imageType string) error {
 	err := c.call(ctx, OpSynchronize, func() error {

@@ -91,28 +91,35 @@ func TestChartLintsAndHasAValueForEveryManagerFlag(t *testing.T) {
 func TestChartCRDAndRBACAreConfigs(t *testing.T) {
 	g := NewWithT(t)
 	objs := render(t)
-	var want apiextensionsv1.CustomResourceDefinition
-	data, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "crd", "bases", "scan.hss.dev_imagescans.yaml"))
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(yaml.Unmarshal(data, &want)).To(Succeed())
-	crd := find(objs, "CustomResourceDefinition", "imagescans.scan.hss.dev")
-	g.Expect(crd).NotTo(BeNil())
-	g.Expect(crd.GetAnnotations()).To(HaveKeyWithValue("helm.sh/resource-policy", "keep"))
-	spec, _, _ := unstructured.NestedMap(crd.Object, "spec")
-	wantSpec, _ := yaml.Marshal(want.Spec)
-	gotSpec, _ := yaml.Marshal(spec)
-	g.Expect(string(gotSpec)).To(MatchYAML(string(wantSpec)))
-
-	var role struct {
-		Rules []map[string]any `json:"rules"`
+	for _, plural := range []string{"imagescans", "imagereports"} {
+		var want apiextensionsv1.CustomResourceDefinition
+		data, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "crd", "bases", "scan.hss.dev_"+plural+".yaml"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(yaml.Unmarshal(data, &want)).To(Succeed())
+		crd := find(objs, "CustomResourceDefinition", plural+".scan.hss.dev")
+		g.Expect(crd).NotTo(BeNil(), plural)
+		g.Expect(crd.GetAnnotations()).To(HaveKeyWithValue("helm.sh/resource-policy", "keep"))
+		spec, _, _ := unstructured.NestedMap(crd.Object, "spec")
+		wantSpec, _ := yaml.Marshal(want.Spec)
+		gotSpec, _ := yaml.Marshal(spec)
+		g.Expect(string(gotSpec)).To(MatchYAML(string(wantSpec)), plural)
 	}
-	data, err = os.ReadFile(filepath.Join(testenv.Root(), "config", "rbac", "role.yaml"))
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(yaml.Unmarshal(data, &role)).To(Succeed())
-	rules, _, _ := unstructured.NestedSlice(find(objs, "ClusterRole", "-manager").Object, "rules")
-	got, _ := yaml.Marshal(rules)
-	wantRules, _ := yaml.Marshal(role.Rules)
-	g.Expect(string(got)).To(MatchYAML(string(wantRules)))
+
+	for file, suffix := range map[string]string{
+		"role.yaml": "-manager", "imagescan_admin_role.yaml": "-admin",
+		"imagescan_editor_role.yaml": "-editor", "imagescan_viewer_role.yaml": "-viewer",
+	} {
+		var role struct {
+			Rules []map[string]any `json:"rules"`
+		}
+		data, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "rbac", file))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(yaml.Unmarshal(data, &role)).To(Succeed())
+		rules, _, _ := unstructured.NestedSlice(find(objs, "ClusterRole", suffix).Object, "rules")
+		got, _ := yaml.Marshal(rules)
+		wantRules, _ := yaml.Marshal(role.Rules)
+		g.Expect(string(got)).To(MatchYAML(string(wantRules)), file)
+	}
 
 	g.Expect(find(render(t, "--set", "crds.enabled=false"), "CustomResourceDefinition", "")).To(BeNil())
 }

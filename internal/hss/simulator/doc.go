@@ -27,7 +27,9 @@
 // project_id other than Config.ProjectID → 403 HSS.1006; missing region
 // header → 400 HSS.1001 (required on all four calls, although the reference
 // marks it optional for batch-scan); then the operation. Every answer has a
-// unique X-Request-Id header and errors are {"error_code","error_msg"}.
+// unique X-Request-Id header and a Date header from the simulator's Clock (the
+// clock its scan times are on, which need not be the client's), and errors are
+// {"error_code","error_msg"}.
 //
 // Error codes chosen by the simulator (gateway codes are the real ones):
 //

@@ -45,6 +45,17 @@ func (s *Server) AddImages(imgs ...Image) {
 	}
 }
 
+// RemoveImage deletes an image from the inventory, as when it is deleted
+// from SWR: HSS stops listing it. It reports whether the image was there.
+func (s *Server) RemoveImage(typ, namespace, name, tag string) bool {
+	s.inv.mu.Lock()
+	defer s.inv.mu.Unlock()
+	k := key{typ, namespace, name, tag}
+	_, ok := s.inv.records[k]
+	delete(s.inv.records, k)
+	return ok
+}
+
 // Images returns every image, synchronised or not, with its scan state now,
 // ordered by id.
 func (s *Server) Images() []Image {

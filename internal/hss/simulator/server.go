@@ -77,6 +77,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
+	// Answers carry HSS's own time, as a real server's do; scan times are
+	// on the same clock.
+	w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
 	rt := routeOf(r.Method, r.URL.Path)
 	v := s.faults.decide(rt.op, s.clock.Now())
 	wait(r.Context(), v.latency)

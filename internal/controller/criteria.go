@@ -23,10 +23,6 @@ func keyOfImage(img hss.Image) imageKey {
 	return imageKey{img.Namespace, img.Name, img.Tag, img.InstanceID}
 }
 
-func keyOfResult(r scanv1.ImageResult) imageKey {
-	return imageKey{r.Namespace, r.Name, r.Tag, r.InstanceID}
-}
-
 func keyOfRef(r scanv1.ImageReference) imageKey {
 	return imageKey{r.Namespace, r.Name, r.Tag, r.InstanceID}
 }
@@ -58,15 +54,15 @@ func batchScanRequest(spec scanv1.ImageScanSpec) hss.BatchScanRequest {
 	return req
 }
 
-// followFilters are the list calls that show the round's images. A scan
-// changes an image's scan status and time, so following drops the criteria
-// on those: the round's members were fixed when it started. An explicit
-// list costs one call per repository it names, not a walk of every image.
+// followFilters are the list calls that show the round's images by
+// identity. A member was chosen when the round started; a scan changes its
+// scan status and time, and a newer tag can supersede it, so following
+// keeps only the criteria that name an image (organisation, repository and
+// tag), never those that chose it. An explicit list costs one call per
+// repository it names, not a walk of every image.
 func followFilters(spec scanv1.ImageScanSpec) []hss.Filter {
-	if spec.Selector != nil {
-		f := selectorFilter(spec)
-		f.ScanStatus, f.ScannedAfter, f.ScannedBefore = "", nil, nil
-		return []hss.Filter{f}
+	if s := spec.Selector; s != nil {
+		return []hss.Filter{{ImageType: string(spec.ImageType), Namespace: s.Namespace, ImageName: s.ImageName, Tag: s.Tag}}
 	}
 	seen := map[imageKey]bool{}
 	var filters []hss.Filter

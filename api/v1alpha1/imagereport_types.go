@@ -1,0 +1,141 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Labels the controller puts on every ImageReport, so that reports can be
+// listed by ImageScan, organisation, repository and tag:
+//
+//	kubectl get imagereports -l scan.hss.dev/imagescan=web
+//
+// A value that is not a valid label value (too long, or with characters a
+// label may not hold) is shortened and suffixed with a hash; spec holds the
+// exact values, and spec.imageScanName is also a field selector.
+const (
+	LabelImageScan    = "scan.hss.dev/imagescan"
+	LabelOrganization = "scan.hss.dev/organization"
+	LabelRepository   = "scan.hss.dev/repository"
+	LabelTag          = "scan.hss.dev/tag"
+)
+
+// ImageReportSpec names the image a report is about. The controller writes
+// it once, when the image joins a round of its ImageScan.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="an ImageReport's spec is immutable; the controller creates a new report for another image"
+type ImageReportSpec struct {
+	// ImageScanName is the ImageScan, in the same namespace, whose rounds
+	// this image is a member of. It controls the report.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ImageScanName string `json:"imageScanName"`
+
+	// ImageType is the SWR repository kind the image is read from.
+	// +required
+	ImageType ImageType `json:"imageType"`
+
+	// Image names the image in SWR.
+	// +required
+	Image ImageReference `json:"image"`
+
+	// Reference is the image for people: organisation/name:tag, prefixed
+	// with the instance for an enterprise instance's image.
+	// +required
+	// +kubebuilder:validation:MaxLength=1024
+	Reference string `json:"reference"`
+}
+
+// ImageReportStatus is what HSS reported for the image in the last round
+// that reached a result for it.
+type ImageReportStatus struct {
+	// Round is the ImageScan's round this result belongs to. While it is
+	// below the ImageScan's status.lastScanRequest.round, the image is still
+	// pending in the current round and this is the previous round's result.
+	// +optional
+	Round int64 `json:"round,omitempty"`
+
+	// ImageID is HSS's image_id: the digest the file statistics were read for.
+	// +optional
+	ImageID string `json:"imageID,omitempty"`
+
+	// Digest is HSS's image_digest.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+
+	// ScanStatus is HSS's terminal scan state for the image, or not_found
+	// when HSS does not list it.
+	// +optional
+	ScanStatus string `json:"scanStatus,omitempty"`
+
+	// Message explains a failed scan or missing statistics.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// LastScanTime is when the scan ended, as precisely as HSS reports it
+	// (milliseconds), on HSS's clock.
+	// +optional
+	LastScanTime *metav1.MicroTime `json:"lastScanTime,omitempty"`
+
+	// FilesCount is the image's total number of files.
+	// +optional
+	FilesCount *int64 `json:"filesCount,omitempty"`
+
+	// FilesSize is the image's total file size in bytes, exact at any size.
+	// +optional
+	FilesSize *int64 `json:"filesSize,omitempty"`
+
+	// Size is FilesSize for people, e.g. 3.2GiB.
+	// +optional
+	Size string `json:"size,omitempty"`
+
+	// StatisticsAttempts counts failed file-statistics calls for this
+	// round's scan. At MaxStatisticsAttempts (3) the controller stops trying
+	// until the next round.
+	// +optional
+	StatisticsAttempts int32 `json:"statisticsAttempts,omitempty"`
+
+	// Findings are what the scan found, as HSS lists them.
+	// +optional
+	Findings *Findings `json:"findings,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=irep,categories=hss
+// +kubebuilder:selectablefield:JSONPath=`.spec.imageScanName`
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.reference`
+// +kubebuilder:printcolumn:name="Scan",type=string,JSONPath=`.status.scanStatus`
+// +kubebuilder:printcolumn:name="Round",type=integer,JSONPath=`.status.round`,priority=1
+// +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.filesCount`
+// +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`
+// +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.findings.vulnerabilities`
+// +kubebuilder:printcolumn:name="Malicious",type=integer,JSONPath=`.status.findings.maliciousFiles`
+// +kubebuilder:printcolumn:name="Unsafe",type=integer,JSONPath=`.status.findings.unsafeSettings`,priority=1
+// +kubebuilder:printcolumn:name="ImageScan",type=string,JSONPath=`.spec.imageScanName`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// ImageReport is one image of an ImageScan: its scan result, file
+// statistics and findings. The controller creates a report for each image
+// when the image joins a round, updates it when the image's scan ends, and
+// deletes it when the image leaves the ImageScan; the ImageScan controls
+// it, so deleting the ImageScan deletes its reports.
+type ImageReport struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ImageReportSpec   `json:"spec"`
+	Status ImageReportStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ImageReportList is a list of ImageReports.
+type ImageReportList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ImageReport `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ImageReport{}, &ImageReportList{})
+}

@@ -1,0 +1,129 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+)
+
+// reportsIndex indexes ImageReports by the ImageScan they belong to.
+const reportsIndex = "spec.imageScanName"
+
+// loadMembers reads the ImageScan's reports: they are the members of its
+// current round, whatever their number. It leaves p.loaded false while the
+// cache has not caught up with this manager's own creations and deletions.
+func (r *ImageScanReconciler) loadMembers(ctx context.Context, p *pass) error {
+	var list scanv1.ImageReportList
+	// The cache's objects are shared, never changed here: saveReports
+	// patches copies.
+	err := r.List(ctx, &list, client.InNamespace(p.obj.Namespace),
+		client.MatchingFields{reportsIndex: p.obj.Name}, client.UnsafeDisableDeepCopy)
+	if err != nil {
+		return fmt.Errorf("list ImageReports: %w", err)
+	}
+	seen := make(map[string]string, len(list.Items))
+	var reports []*scanv1.ImageReport
+	for i := range list.Items {
+		rep := &list.Items[i]
+		if !ownedBy(rep, p.obj) {
+			continue // a report of an earlier ImageScan of the same name, awaiting collection
+		}
+		seen[rep.Name] = rep.ResourceVersion
+		reports = append(reports, rep)
+	}
+	synced, newer := r.lag.reconcile(keyOf(p.obj), seen, r.Clock.Now())
+	if !synced {
+		return nil
+	}
+	p.members = make([]*member, 0, len(reports))
+	for _, rep := range reports {
+		m := &member{key: keyOfReport(rep), report: rep, status: rep.Status}
+		if s, ok := newer[rep.Name]; ok {
+			m.status = s
+		}
+		m.written = m.status
+		p.members = append(p.members, m)
+	}
+	sortMembers(p.members)
+	p.loaded = true
+	return nil
+}
+
+// ownedBy: obj is the report's controller.
+func ownedBy(rep *scanv1.ImageReport, obj *scanv1.ImageScan) bool {
+	for _, ref := range rep.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller {
+			return ref.UID == obj.UID
+		}
+	}
+	return false
+}
+
+func sortMembers(ms []*member) {
+	sort.Slice(ms, func(i, j int) bool { return ms[i].key.String() < ms[j].key.String() })
+}
+
+// membership is the list of a new round's images: an explicit list in its
+// own order, or what the selector's listing returned.
+func membership(spec scanv1.ImageScanSpec, listed map[imageKey]hss.Image) []imageKey {
+	if spec.Selector != nil {
+		return sortedKeys(listed)
+	}
+	seen := map[imageKey]bool{}
+	var keys []imageKey
+	for _, ref := range spec.Images {
+		k := keyOfRef(ref)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// fixMembers makes the reports the new round's members: existing reports
+// of members stay as they are (their results are the previous round's until
+// this round replaces them), new members get a report, and reports of
+// images that left are deleted. A member HSS does not list has its result
+// at once.
+func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []imageKey, listed map[imageKey]hss.Image, round int64) error {
+	existing := make(map[imageKey]*member, len(p.members))
+	for _, m := range p.members {
+		existing[m.key] = m
+	}
+	members := make([]*member, 0, len(keys))
+	var create []*member
+	for _, k := range keys {
+		m, ok := existing[k]
+		if ok {
+			delete(existing, k)
+		} else {
+			m = &member{key: k}
+			create = append(create, m)
+		}
+		if _, ok := listed[k]; !ok {
+			m.status = scanv1.ImageReportStatus{
+				Round: round, ScanStatus: scanv1.ScanStatusNotFound,
+				Message: "HSS does not list this image; is it synchronised from SWR?",
+			}
+		}
+		members = append(members, m)
+	}
+	if err := r.createReports(ctx, p.obj, create); err != nil {
+		return err
+	}
+	var gone []*member
+	for _, m := range existing {
+		gone = append(gone, m)
+	}
+	if err := r.deleteReports(ctx, p.obj, gone); err != nil {
+		return err
+	}
+	p.members = members
+	return nil
+}

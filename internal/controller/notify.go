@@ -1,0 +1,53 @@
+package controller
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+)
+
+// notify sends the events of what changed between the status the pass
+// started from and the one it saved. It runs only after the save succeeded,
+// so a pass that lost a conflict sends nothing, and the pass that then
+// saves the change sends it once.
+func (r *ImageScanReconciler) notify(p *pass, old, st scanv1.ImageScanStatus) {
+	obj := p.obj
+	event := func(kind, reason, action, msg string) {
+		r.Events.Eventf(obj, nil, kind, reason, action, "%s", truncate(msg, maxEventNote))
+	}
+	prev, round := old.LastScanRequest, st.LastScanRequest
+	if round != nil && round.AcceptedAt != nil && (prev == nil || prev.Round != round.Round || prev.AcceptedAt == nil) {
+		event(corev1.EventTypeNormal, scanv1.EventScanRequested, "BatchScan",
+			fmt.Sprintf("Round %d (%s): asked HSS to scan %d images", round.Round, round.Trigger, st.Summary.Matched))
+	}
+	if round != nil && round.CompletedAt != nil && (prev == nil || prev.Round != round.Round || prev.CompletedAt == nil) {
+		r.announce(p, st, event)
+	}
+	before := apimeta.FindStatusCondition(old.Conditions, scanv1.ConditionReady)
+	after := apimeta.FindStatusCondition(st.Conditions, scanv1.ConditionReady)
+	if after != nil && after.Reason == scanv1.ReasonAuthFailed && (before == nil || before.Reason != after.Reason) {
+		event(corev1.EventTypeWarning, after.Reason, "Authenticate", after.Message)
+	}
+}
+
+// announce records the end of a round: how it ended and, for a security
+// team's attention, any malicious file found.
+func (r *ImageScanReconciler) announce(p *pass, st scanv1.ImageScanStatus, event func(kind, reason, action, msg string)) {
+	s, round := st.Summary, st.LastScanRequest.Round
+	switch {
+	case s.Failed > 0:
+		event(corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", failureMessage(p.members, round, s))
+	case s.NotFound > 0:
+		event(corev1.EventTypeWarning, scanv1.ReasonImagesNotFound, "Scan", notFoundMessage(p.members, round, s))
+	case s.StatisticsUnavailable > 0:
+		event(corev1.EventTypeWarning, scanv1.ReasonStatsUnavailable, "Scan", statsUnavailableMessage(p.members, round, s))
+	default:
+		event(corev1.EventTypeNormal, scanv1.EventScanCompleted, "Scan", fmt.Sprintf("Round %d: %s", round, succeededMessage(s)))
+	}
+	if s.MaliciousFiles > 0 {
+		event(corev1.EventTypeWarning, scanv1.EventMaliciousFilesFound, "Scan", maliciousMessage(p.members, round, s))
+	}
+}

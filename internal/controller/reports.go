@@ -1,0 +1,155 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+)
+
+// reportWriters bounds the report writes of one pass in flight at once.
+const reportWriters = 8
+
+func keyOf(obj client.Object) types.NamespacedName { return client.ObjectKeyFromObject(obj) }
+
+func keyOfReport(rep *scanv1.ImageReport) imageKey {
+	i := rep.Spec.Image
+	return imageKey{i.Namespace, i.Name, i.Tag, i.InstanceID}
+}
+
+// newReport is a member's report as created: who it is about, controlled by
+// the ImageScan. Its status comes with its first result.
+func (r *ImageScanReconciler) newReport(obj *scanv1.ImageScan, k imageKey) (*scanv1.ImageReport, error) {
+	rep := &scanv1.ImageReport{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: reportName(obj.Name, k), Namespace: obj.Namespace, Labels: reportLabels(obj.Name, k),
+		},
+		Spec: scanv1.ImageReportSpec{
+			ImageScanName: obj.Name, ImageType: obj.Spec.ImageType, Reference: k.String(),
+			Image: scanv1.ImageReference{Namespace: k.Namespace, Name: k.Name, Tag: k.Tag, InstanceID: k.InstanceID},
+		},
+	}
+	for _, ref := range obj.Spec.Images {
+		if keyOfRef(ref) == k {
+			rep.Spec.Image.InstanceURL = ref.InstanceURL
+		}
+	}
+	if err := controllerutil.SetControllerReference(obj, rep, r.Scheme()); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// createReports creates the reports of new members, a few at a time.
+func (r *ImageScanReconciler) createReports(ctx context.Context, obj *scanv1.ImageScan, ms []*member) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(reportWriters)
+	for _, m := range ms {
+		g.Go(func() error {
+			rep, err := r.newReport(obj, m.key)
+			if err != nil {
+				return err
+			}
+			if err := r.createReport(gctx, obj, rep); err != nil {
+				return fmt.Errorf("create ImageReport %s: %w", rep.Name, err)
+			}
+			m.report, m.written = rep, rep.Status
+			if equality.Semantic.DeepEqual(m.status, scanv1.ImageReportStatus{}) {
+				m.status = rep.Status // a report taken over keeps its result
+			}
+			r.lag.created(keyOf(obj), rep.Name, r.Clock.Now())
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// createReport creates rep. A report of that name left by an earlier
+// ImageScan of the same name (the garbage collector has yet to remove it)
+// is deleted first; one of this ImageScan, which the cache had not shown,
+// is taken as it is.
+func (r *ImageScanReconciler) createReport(ctx context.Context, obj *scanv1.ImageScan, rep *scanv1.ImageReport) error {
+	err := r.Create(ctx, rep)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	old := &scanv1.ImageReport{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rep), old); err != nil {
+		return err
+	}
+	if ownedBy(old, obj) {
+		*rep = *old
+		return nil
+	}
+	if err := r.Delete(ctx, old, client.Preconditions{UID: &old.UID}); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	return r.Create(ctx, rep)
+}
+
+// deleteReports deletes the reports of images that left the ImageScan.
+func (r *ImageScanReconciler) deleteReports(ctx context.Context, obj *scanv1.ImageScan, ms []*member) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(reportWriters)
+	for _, m := range ms {
+		g.Go(func() error {
+			uid := m.report.UID
+			err := r.Delete(gctx, m.report, client.Preconditions{UID: &uid})
+			if client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete ImageReport %s: %w", m.report.Name, err)
+			}
+			r.lag.deleted(keyOf(obj), m.report.Name, r.Clock.Now())
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// saveReports writes each report whose status the pass changed, as a merge
+// patch of the difference: a rescan with the same result writes a report
+// once, for its new round and scan time. A member only waiting for its
+// statistics is not written until they come, or an attempt fails.
+func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
+	if !p.loaded {
+		return nil
+	}
+	round := p.roundNumber()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(reportWriters)
+	var mu sync.Mutex
+	for _, m := range p.members {
+		if m.report == nil || equality.Semantic.DeepEqual(m.status, m.written) {
+			continue
+		}
+		if awaitingStatistics(m.status, round) && m.status.StatisticsAttempts == 0 {
+			continue
+		}
+		g.Go(func() error {
+			base := *m.report // a shallow copy: the cached object is shared
+			base.Status = m.written
+			next := base.DeepCopy()
+			next.Status = m.status
+			if err := r.Status().Patch(gctx, next, client.MergeFrom(&base)); err != nil {
+				if apierrors.IsNotFound(err) {
+					return nil // deleted meanwhile: the image left the round
+				}
+				return fmt.Errorf("write ImageReport %s: %w", next.Name, err)
+			}
+			mu.Lock()
+			m.written = m.status
+			mu.Unlock()
+			r.lag.wrote(keyOf(p.obj), next.Name, next.ResourceVersion, m.status, r.Clock.Now())
+			return nil
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,123 @@
+package controller
+
+import (
+	"time"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+)
+
+// pass is what one reconcile of an ImageScan learns and decides. The steps
+// fill it in turn; statusOf turns it into the object's status.
+type pass struct {
+	// obj is the ImageScan as read; its status is where the pass starts.
+	obj    *scanv1.ImageScan
+	status *statusPatcher
+	client hss.Client
+	// round is the current round as the pass leaves it, nil before the
+	// first. Steps change this copy, never obj.
+	round *scanv1.ScanRequest
+	// members are the round's images, each with its report; loaded says
+	// they were read from a cache that has caught up with this manager's
+	// own writes, so that counting them is exact.
+	members []*member
+	loaded  bool
+	// handled is the rescan annotation value the round answers.
+	handled string
+	// sent: batch-scan was called in this pass, so HSS has nothing to show
+	// yet.
+	sent bool
+}
+
+// member is one image of the round: its report as the cluster holds it, and
+// the report status this pass arrives at.
+type member struct {
+	key    imageKey
+	report *scanv1.ImageReport // nil until created
+	status scanv1.ImageReportStatus
+	// written is status as last saved; saveReports writes the difference.
+	written scanv1.ImageReportStatus
+}
+
+// phase names the stage of an ImageScan's current round.
+type phase string
+
+const (
+	// phaseNone: no round was ever started.
+	phaseNone phase = "None"
+	// phaseRequesting: the intent is recorded, HSS has not (known to have)
+	// accepted the round.
+	phaseRequesting phase = "Requesting"
+	// phaseScanning: HSS accepted the round; its images are followed.
+	phaseScanning phase = "Scanning"
+	// phaseCompleted: every image of the round has its result.
+	phaseCompleted phase = "Completed"
+)
+
+func phaseOf(r *scanv1.ScanRequest) phase {
+	switch {
+	case r == nil:
+		return phaseNone
+	case r.CompletedAt != nil:
+		return phaseCompleted
+	case r.AcceptedAt == nil:
+		return phaseRequesting
+	}
+	return phaseScanning
+}
+
+// stateOf is an image's result in a round: the one answer the summary, the
+// completion check, collection and the messages all use.
+func stateOf(s scanv1.ImageReportStatus, round int64) scanv1.ImageResult {
+	switch {
+	case s.Round != round:
+		return scanv1.ResultPending
+	case s.ScanStatus == scanv1.ScanStatusNotFound:
+		return scanv1.ResultNotFound
+	case s.ScanStatus != hss.StatusSuccess:
+		return scanv1.ResultFailed
+	case s.FilesCount != nil:
+		return scanv1.ResultSucceeded
+	case s.StatisticsAttempts >= scanv1.MaxStatisticsAttempts:
+		return scanv1.ResultStatisticsUnavailable
+	}
+	return scanv1.ResultPending // scanned; its statistics are still to come
+}
+
+// awaitingStatistics: the image's scan of this round succeeded and its file
+// statistics are to be read.
+func awaitingStatistics(s scanv1.ImageReportStatus, round int64) bool {
+	return s.Round == round && s.ScanStatus == hss.StatusSuccess && stateOf(s, round) == scanv1.ResultPending
+}
+
+// roundDone: every member has its result in the round.
+func roundDone(members []*member, round int64) bool {
+	for _, m := range members {
+		if stateOf(m.status, round) == scanv1.ResultPending {
+			return false
+		}
+	}
+	return true
+}
+
+// clockSkew allows for HSS's clock differing from the manager's in a round
+// recorded before HSS's clock was learnt.
+const clockSkew = time.Minute
+
+// roundNumber is the current round's number, 0 before the first.
+func (p *pass) roundNumber() int64 {
+	if p.round == nil {
+		return 0
+	}
+	return p.round.Round
+}
+
+// hssStart is when the round was requested on HSS's clock: a scan of the
+// round ends after it. Rounds recorded before HSS's clock was learnt fall
+// back to the manager's clock, less the margin.
+func hssStart(r *scanv1.ScanRequest) time.Time {
+	if r.HSSRequestedAt != nil {
+		return r.HSSRequestedAt.Time
+	}
+	return r.RequestedAt.Add(-clockSkew)
+}
