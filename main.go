@@ -45,6 +45,7 @@ func main() {
 		limits                                hss.LimitOptions
 		opts                                  controller.Options
 		timeout                               time.Duration
+		iamEndpoint                           string
 		tenancy                               controller.Tenancy
 		allowedEndpoints, platformNamespaces  []string
 		workloadIdentity                      bool
@@ -60,18 +61,21 @@ func main() {
 	flag.StringVar(&defaults.ProjectID, "hss-project-id", "", "Default IAM project ID.")
 	flag.StringVar(&defaults.Endpoint, "hss-endpoint", "", "Default HSS endpoint; derived from the region when empty.")
 	flag.StringVar(&defaultSecret, "default-credentials-secret", "", "NAMESPACE/NAME of the credentials Secret for ImageScans without credentialsRef or serviceAccountName; empty uses the manager's key-less identity.")
-	flag.Func("allowed-endpoints", "Comma-separated scheme://host[:port] patterns (path.Match wildcards) an ImageScan's spec.endpoint may name, besides its region's official endpoint.", listFlag(&allowedEndpoints))
+	flag.Func("allowed-endpoints", "Comma-separated scheme://host[:port] patterns an ImageScan's spec.endpoint may name, besides its region's official endpoint; * matches within one DNS label of the host, or any port.", listFlag(&allowedEndpoints))
 	flag.BoolVar(&tenancy.RestrictPlatformCredentials, "no-platform-credentials", false, "Lockdown: ImageScans may use the default Secret and the manager's key-less identity only from --platform-credentials-namespaces; others must bring a Secret or a ServiceAccount.")
 	flag.Func("platform-credentials-namespaces", "Comma-separated namespaces allowed the platform's credentials under --no-platform-credentials.", listFlag(&platformNamespaces))
 	flag.BoolVar(&workloadIdentity, "workload-identity", false, "Allow spec.serviceAccountName: mint a token for that ServiceAccount and exchange it with IAM (needs the workload-identity RBAC role).")
 	flag.StringVar(&federation.IdpID, "workload-identity-idp-id", "", "IAM identity provider that trusts this cluster's ServiceAccount token issuer.")
 	flag.StringVar(&federation.Audience, "workload-identity-audience", "sts.myhuaweicloud.com", "Audience of the minted tokens: the client ID configured on the identity provider.")
-	flag.StringVar(&federation.IAMEndpoint, "iam-endpoint", "", "IAM endpoint for the token exchange; the SDK's default when empty.")
+	flag.StringVar(&iamEndpoint, "iam-endpoint", "", "IAM endpoint for project-ID lookups and the workload-identity token exchange; the SDK's default when empty.")
 	flag.StringVar(&federation.TokenDir, "workload-identity-token-dir", filepath.Join(os.TempDir(), "workload-identity"), "Directory, private to the manager, for the minted tokens.")
 	flag.Float64Var(&limits.QPS, "hss-qps", 10, "HSS calls per second allowed per HSS project, shared by all ImageScans.")
 	flag.IntVar(&limits.Burst, "hss-burst", 20, "Burst of HSS calls allowed per HSS project.")
 	flag.IntVar(&limits.MaxInFlight, "hss-max-inflight", 8, "Concurrent HSS calls allowed per HSS project.")
 	flag.DurationVar(&timeout, "hss-timeout", 30*time.Second, "Timeout of one HSS call.")
+	flag.DurationVar(&limits.MaxWait, "hss-max-wait", 5*time.Second, "Longest a call waits for its identity's budget; a longer wait, or a pause HSS asked for, requeues the ImageScan instead.")
+	flag.DurationVar(&opts.EvidenceWindow, "evidence-window", 2*time.Minute, "After a batch-scan call whose outcome is unknown, how long to wait for HSS to show the round before asking again.")
+	flag.DurationVar(&opts.PassTimeout, "pass-timeout", 2*time.Minute, "Bound of the HSS calls of one reconcile.")
 	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "ImageScans reconciled in parallel.")
 	flag.IntVar(&opts.StatsConcurrency, "stats-concurrency", 4, "Parallel file-statistics calls of one ImageScan.")
 	flag.DurationVar(&opts.MinPoll, "min-poll-interval", 5*time.Second, "First wait between polls of a running scan.")
@@ -119,6 +123,7 @@ func main() {
 	if err != nil {
 		fail(log, err, "unable to create manager")
 	}
+	federation.IAMEndpoint = iamEndpoint
 	if workloadIdentity {
 		if tenancy.WorkloadIdentity, err = identity.New(federation, mgr.GetClient()); err != nil {
 			fail(log, err, "invalid workload identity flags")
@@ -128,7 +133,7 @@ func main() {
 	r := &controller.ImageScanReconciler{
 		Client:   mgr.GetClient(),
 		Events:   mgr.GetEventRecorder("imagescan-controller"),
-		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout}),
+		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout, IAMEndpoint: iamEndpoint}),
 		Defaults: defaults,
 		Tenancy:  tenancy,
 		Options:  opts,

@@ -95,6 +95,14 @@ type ScanRequest struct {
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
 
+	// UnconfirmedSince is when the last batch-scan call was made, while its
+	// outcome is unknown: it timed out, the connection broke, HSS answered
+	// with a 500 or a gateway error, or the manager stopped. HSS may have received
+	// it, so no new call is made before the manager's evidence window has
+	// passed without HSS showing the round.
+	// +optional
+	UnconfirmedSince *metav1.Time `json:"unconfirmedSince,omitempty"`
+
 	// AcceptedAt is when HSS accepted the round (or when a later check found
 	// it had reached HSS). Unset while the outcome is unknown.
 	// +optional

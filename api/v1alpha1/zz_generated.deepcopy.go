@@ -370,6 +370,10 @@ func (in *ScanRequest) DeepCopyInto(out *ScanRequest) {
 		in, out := &in.HSSRequestedAt, &out.HSSRequestedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.UnconfirmedSince != nil {
+		in, out := &in.UnconfirmedSince, &out.UnconfirmedSince
+		*out = (*in).DeepCopy()
+	}
 	if in.AcceptedAt != nil {
 		in, out := &in.AcceptedAt, &out.AcceptedAt
 		*out = (*in).DeepCopy()

@@ -33,7 +33,14 @@ func (r *ImageScanReconciler) collect(ctx context.Context, p *pass) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.StatsConcurrency)
 	var mu sync.Mutex
+	var throttled error
 	for _, m := range p.members {
+		mu.Lock()
+		spent := throttled != nil
+		mu.Unlock()
+		if spent {
+			break // the budget is spent: no point in asking for more now
+		}
 		if !awaitingStatistics(m.status, round) || m.status.LastScanTime == nil {
 			continue
 		}
@@ -53,9 +60,13 @@ func (r *ImageScanReconciler) collect(ctx context.Context, p *pass) error {
 				setStatistics(&m.status, s)
 			case hss.ClassOf(err) == hss.ClassAuth:
 				return err
-			case hss.ClassOf(err) == hss.ClassThrottled || gctx.Err() != nil:
-				// Neither is the image's fault: the limiter has paused, or
-				// another call's failure cancelled this one.
+			case hss.ClassOf(err) == hss.ClassThrottled:
+				// Not the image's fault: the pass ends, and comes back when
+				// the budget allows.
+				throttled = err
+			case gctx.Err() != nil:
+				// Not the image's fault either: the pass's deadline, or
+				// another call's failure, cancelled this one.
 			default:
 				recordStatisticsFailure(&m.status, err)
 			}
@@ -64,6 +75,9 @@ func (r *ImageScanReconciler) collect(ctx context.Context, p *pass) error {
 	}
 	if err := g.Wait(); err != nil {
 		return fromHSS(err)
+	}
+	if throttled != nil {
+		return fromHSS(throttled)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
@@ -14,7 +15,10 @@ import (
 type stepError struct {
 	Reason  string
 	Stalled bool
-	Err     error
+	// RetryAfter, when set, is when to try again: a requeue, not a backoff
+	// and never a wait inside the worker.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *stepError) Error() string { return e.Err.Error() }
@@ -36,8 +40,17 @@ func fromHSS(err error) *stepError {
 	case hss.ClassInvalid, hss.ClassNotFound:
 		return &stepError{Reason: scanv1.ReasonInvalidRequest, Stalled: true, Err: err}
 	case hss.ClassThrottled:
-		return &stepError{Reason: scanv1.ReasonThrottled, Err: err}
+		return &stepError{Reason: scanv1.ReasonThrottled, RetryAfter: retryAfter(err), Err: err}
 	default:
-		return &stepError{Reason: scanv1.ReasonServiceUnavailable, Err: err}
+		return &stepError{Reason: scanv1.ReasonServiceUnavailable, RetryAfter: retryAfter(err), Err: err}
 	}
+}
+
+// retryAfter is the wait an HSS error asks for, if any.
+func retryAfter(err error) time.Duration {
+	var he *hss.Error
+	if errors.As(err, &he) {
+		return he.RetryAfter
+	}
+	return 0
 }

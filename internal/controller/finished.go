@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -36,6 +37,13 @@ const finishedRetention = 6 * time.Hour
 // client was replaced by new credentials.
 const idleFeed = time.Hour
 
+// feedWait bounds how long a reader queues behind another's walk; past it
+// the reader gets errFeedBusy and looks again on its next poll, so a slow
+// walk holds no other worker.
+const feedWait = 10 * time.Second
+
+var errFeedBusy = errors.New("another ImageScan's walk of finished scans is still running")
+
 // finishedFeeds holds one feed per client and criteria.
 type finishedFeeds struct {
 	mu    sync.Mutex
@@ -63,7 +71,7 @@ func (fs *finishedFeeds) feed(c hss.Client, filter hss.Filter, now time.Time) *f
 	k := feedKey{client: c, filter: string(criteria)}
 	f, ok := fs.feeds[k]
 	if !ok {
-		f = &finishedFeed{client: c, filter: filter, turn: semaphore.NewWeighted(1), readers: map[types.NamespacedName]uint64{}, read: now}
+		f = &finishedFeed{client: c, filter: filter, turn: semaphore.NewWeighted(1), readers: map[types.NamespacedName]reading{}, read: now}
 		fs.feeds[k] = f
 	}
 	return f
@@ -90,7 +98,7 @@ type finishedFeed struct {
 
 	mu      sync.Mutex // guards read and readers, which forget also touches
 	read    time.Time
-	readers map[types.NamespacedName]uint64 // the walk each ImageScan read last
+	readers map[types.NamespacedName]reading
 
 	walks    uint64
 	walkedAt time.Time // when the latest walk started, on our clock
@@ -103,37 +111,76 @@ type finishedFeed struct {
 	images map[imageKey]hss.Image
 }
 
+// reading is what a reader last read: the walk, the scan-time bound of its
+// round, and when.
+type reading struct {
+	walk  uint64
+	since time.Time
+	at    time.Time
+}
+
+// readerTTL: a reader that has not read for this long has no round running
+// (a running round polls at least every --max-poll-interval) and no longer
+// holds the walks back.
+const readerTTL = 10 * time.Minute
+
 // finished returns the images whose scans ended since the round started,
 // from a walk that started after the round's request and after the
 // reader's previous read: each reader sees news on each read, and readers
 // that come together share one walk.
 func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, round *scanv1.ScanRequest, clk clock.PassiveClock) (map[imageKey]hss.Image, error) {
-	if err := f.turn.Acquire(ctx, 1); err != nil {
+	wait, cancel := context.WithTimeout(ctx, feedWait)
+	defer cancel()
+	if err := f.turn.Acquire(wait, 1); err != nil {
+		if ctx.Err() == nil {
+			return nil, errFeedBusy
+		}
 		return nil, err
 	}
 	defer f.turn.Release(1)
-	f.mu.Lock()
-	last, seen := f.readers[reader]
-	f.read = clk.Now()
-	f.mu.Unlock()
-
 	// The walk's bound is on HSS's clock; when the walk started is on ours.
 	since, requested := hssStart(round).Add(-finishedOverlap), round.RequestedAt.Time
+	now := clk.Now()
+	f.mu.Lock()
+	last, seen := f.readers[reader]
+	f.readers[reader] = reading{walk: last.walk, since: since, at: now}
+	f.read = now
+	oldest := f.oldestSince(now)
+	f.mu.Unlock()
+
 	switch {
 	case f.images == nil || since.Before(f.from):
 		if err := f.walk(ctx, since, clk); err != nil {
 			return nil, err
 		}
 		f.from = since
-	case seen && f.walks <= last, f.walkedAt.Before(requested):
-		if err := f.walk(ctx, f.next, clk); err != nil {
+	case seen && f.walks <= last.walk, f.walkedAt.Before(requested):
+		// No reader follows a round older than oldest: scans that ended
+		// before it need not be listed again.
+		from := f.next
+		if oldest.After(from) {
+			from, f.from = oldest, oldest
+		}
+		if err := f.walk(ctx, from, clk); err != nil {
 			return nil, err
 		}
 	}
 	f.mu.Lock()
-	f.readers[reader] = f.walks
+	f.readers[reader] = reading{walk: f.walks, since: since, at: now}
 	f.mu.Unlock()
 	return f.images, nil
+}
+
+// oldestSince is the earliest scan-time bound of the readers that read
+// lately; the caller holds f.mu.
+func (f *finishedFeed) oldestSince(now time.Time) time.Time {
+	var oldest time.Time
+	for _, r := range f.readers {
+		if now.Sub(r.at) <= readerTTL && (oldest.IsZero() || r.since.Before(oldest)) {
+			oldest = r.since
+		}
+	}
+	return oldest
 }
 
 // walk lists the scans that ended at or after after and publishes a new map

@@ -158,3 +158,21 @@ func TestFinishedFeedsAreKeptPerClientAndImageType(t *testing.T) {
 	// A feed nobody read for idleFeed is dropped.
 	w.g.Expect(feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, now.Add(idleFeed+time.Minute))).NotTo(BeIdenticalTo(f))
 }
+
+// A rescan's walks start at its own round: the previous round's scans,
+// which the feed already holds, are not listed again on every poll.
+func TestFinishedFeedDoesNotRelistThePreviousRoundForARescan(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	requested := w.scanned("big", 450)
+	w.read(f, "a", requested)
+	w.g.Expect(w.pages()).To(Equal(3))
+
+	w.clk.Step(10 * time.Minute)
+	rescan := w.clk.Now()
+	for range 3 { // three polls before the rescan's scans end
+		w.read(f, "a", rescan)
+	}
+	w.g.Expect(w.pages()).To(Equal(3+3), "one empty page a poll, not the 450 scans of the round before")
+}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -50,7 +51,10 @@ func (r *ImageScanReconciler) follow(ctx context.Context, p *pass) error {
 	}
 	feed := r.feeds.feed(p.client, hss.Filter{ImageType: string(p.obj.Spec.ImageType)}, r.Clock.Now())
 	done, err := feed.finished(ctx, keyOf(p.obj), p.round, r.Clock)
-	if err != nil {
+	switch {
+	case errors.Is(err, errFeedBusy):
+		return nil // no news this time; the next poll asks again
+	case err != nil:
 		return fromHSS(err)
 	}
 	for _, m := range p.members {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -52,6 +53,13 @@ type Options struct {
 	// StartTimeout is how long an accepted round waits for HSS to start
 	// scanning an image before reporting that image as failed.
 	StartTimeout time.Duration
+	// EvidenceWindow is how long after a batch-scan call whose outcome is
+	// unknown (a timeout, a broken connection, a 500 or gateway error, a
+	// manager that stopped) the round waits for HSS to show the request before
+	// sending it again.
+	EvidenceWindow time.Duration
+	// PassTimeout bounds the HSS calls of one reconcile.
+	PassTimeout time.Duration
 	// Clock is replaced by tests.
 	Clock clock.PassiveClock
 }
@@ -77,6 +85,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 30 * time.Minute
+	}
+	if o.EvidenceWindow <= 0 {
+		o.EvidenceWindow = 2 * time.Minute
+	}
+	if o.PassTimeout <= 0 {
+		o.PassTimeout = 2 * time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
@@ -169,10 +183,31 @@ func (r *ImageScanReconciler) scansForSecret(ctx context.Context, secret client.
 }
 
 // ConfigureCache sets the manager options the controller relies on: the
-// cache strips managedFields (memory stays flat as objects grow), and Secrets
-// are never cached (the controller watches their metadata only and reads the
-// referenced ones directly).
+// cache strips managedFields (memory stays flat as objects grow), and
+// Secrets are never cached: the controller watches their metadata only, and
+// of that metadata keeps only what names them and their version, because
+// annotations can hold a Secret's data (client-side kubectl apply stores the
+// whole object in kubectl.kubernetes.io/last-applied-configuration). It
+// reads the referenced ones directly.
 func ConfigureCache(o *ctrl.Options) {
-	o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	stripManagedFields := cache.TransformStripManagedFields()
+	o.Cache.DefaultTransform = func(obj any) (any, error) {
+		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+			return identityOnly(m), nil
+		}
+		return stripManagedFields(obj)
+	}
 	o.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}
+}
+
+// identityOnly keeps an object's kind, name, namespace, UID and versions.
+func identityOnly(m *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{
+		TypeMeta: m.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: m.Name, Namespace: m.Namespace, UID: m.UID,
+			ResourceVersion: m.ResourceVersion, Generation: m.Generation,
+			CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
+		},
+	}
 }

@@ -45,8 +45,13 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	return r.result(p, st, err)
 }
 
-// run takes the pass through its steps, stopping at the first error.
+// run takes the pass through its steps, stopping at the first error. The
+// steps that call HSS share one deadline, PassTimeout, so that a slow
+// endpoint holds a worker for a bounded time; what the pass learnt before
+// it is still saved.
 func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
+	ctx, cancel := context.WithTimeout(ctx, r.PassTimeout)
+	defer cancel()
 	steps := []func(context.Context, *pass) error{r.loadMembers, r.resolve, r.trigger, r.follow, r.collect}
 	for _, step := range steps {
 		if err := step(ctx, p); err != nil || !p.loaded {
@@ -65,6 +70,8 @@ func (r *ImageScanReconciler) result(p *pass, st scanv1.ImageScanStatus, err err
 	case err == nil:
 	case errors.As(err, &se) && se.Stalled:
 		return ctrl.Result{RequeueAfter: r.StalledRetry}, nil
+	case se != nil && se.RetryAfter > 0:
+		return ctrl.Result{RequeueAfter: se.RetryAfter}, nil
 	default:
 		return ctrl.Result{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
@@ -43,7 +44,16 @@ func (r *ImageScanReconciler) resolve(ctx context.Context, p *pass) error {
 	}
 	c, err := r.HSS.Client(t)
 	if err != nil {
-		if hss.ClassOf(err) == hss.ClassAuth {
+		// Status gets the manager's own words; the SDK's text, which names
+		// addresses, goes only to the platform's log.
+		var he *hss.Error
+		if errors.As(err, &he) && he.Err != nil {
+			ctrl.LoggerFrom(ctx).Info("HSS client could not be configured", "reason", he.Summary, "cause", he.Err.Error())
+		}
+		switch hss.ClassOf(err) {
+		case hss.ClassTransient, hss.ClassThrottled:
+			return fromHSS(err) // IAM unreachable, or the client still being built
+		case hss.ClassAuth:
 			return &stepError{Reason: scanv1.ReasonAuthFailed, Stalled: true, Err: err}
 		}
 		return &stepError{Reason: scanv1.ReasonInvalidConfig, Stalled: true, Err: err}

@@ -33,9 +33,10 @@ func TestIntentWithoutOutcomeIsResolvedBeforeCallingAgain(t *testing.T) {
 			obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
 
 			h.seedReports(obj, refs)
+			now := metav1.NewTime(h.clock.Now())
 			obj.Status.LastScanRequest = &scanv1.ScanRequest{
 				Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
-				RequestedAt: metav1.NewTime(h.clock.Now()), Attempts: 1,
+				RequestedAt: now, Attempts: 1, UnconfirmedSince: &now,
 			}
 			h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
 			if tc.reached {
@@ -47,6 +48,15 @@ func TestIntentWithoutOutcomeIsResolvedBeforeCallingAgain(t *testing.T) {
 			}
 
 			h.start()
+			if !tc.reached {
+				// Nothing shows in HSS: the manager waits out the evidence
+				// window before asking again.
+				h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+					haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonProgressing)
+				})
+				h.g.Expect(h.batchScans()).To(BeZero())
+				h.clock.Step(3 * time.Minute)
+			}
 			done := h.readyInRound("app", 1)
 			h.g.Expect(h.batchScans()).To(Equal(1), "exactly one batch-scan reached HSS for the round")
 			h.g.Expect(done.Status.Summary.Succeeded).To(Equal(int32(2)))
@@ -97,9 +107,10 @@ func TestInterruptedChunkedSendResumesWithTheRest(t *testing.T) {
 	refs := h.images("team", "big", hss.MaxBatchScanImages+50, nil)
 	obj := h.scan("big", scanv1.ImageScanSpec{Images: refs})
 	h.seedReports(obj, refs)
+	now := metav1.NewTime(h.clock.Now())
 	obj.Status.LastScanRequest = &scanv1.ScanRequest{
 		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
-		RequestedAt: metav1.NewTime(h.clock.Now()), Attempts: 1,
+		RequestedAt: now, Attempts: 1, UnconfirmedSince: &now,
 	}
 	var first []hss.ImageRef
 	for i, r := range refs {
@@ -114,6 +125,10 @@ func TestInterruptedChunkedSendResumesWithTheRest(t *testing.T) {
 	h.g.Expect(c.BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image", Images: first})).To(Succeed())
 
 	h.start()
+	h.eventually("big", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonProgressing)
+	})
+	h.clock.Step(3 * time.Minute) // the lost chunk never shows in HSS
 	done := h.readyInRound("big", 1)
 	h.g.Expect(done.Status.Summary.Succeeded).To(Equal(int32(len(refs))))
 	scans := h.sim.BatchScans()

@@ -66,6 +66,8 @@ type harness struct {
 	clock    *testingclock.FakeClock // the controller's clock
 	provider *hss.Provider
 	stop     func()
+	// cache is the running manager's cache, to check what it holds.
+	cache cache.Cache
 	// adjust, when set, changes each new manager's reconciler, e.g. its
 	// tenancy; platform marks ImageScans that use the platform's credentials.
 	adjust   func(r *controller.ImageScanReconciler)
@@ -144,6 +146,7 @@ func (h *harness) start() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.g.Expect(r.SetupWithManager(ctx, mgr)).To(Succeed())
+	h.cache = mgr.GetCache()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

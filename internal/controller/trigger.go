@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -97,7 +99,10 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 		missing, reached := withoutEvidence(p, listed)
 		switch {
 		case reached && (req.All || len(missing) == 0):
-			round.AcceptedAt = ptrNow(r.Clock)
+			round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil
+			return nil
+		case round.UnconfirmedSince != nil && r.Clock.Since(round.UnconfirmedSince.Time) < r.EvidenceWindow:
+			p.awaitingEvidence = true // HSS may yet show what it received
 			return nil
 		case reached:
 			req.Images = refsOf(missing, req.Images)
@@ -108,15 +113,32 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 		return nil
 	}
 	round.Attempts++
+	round.UnconfirmedSince = ptrNow(r.Clock)
 	if err := p.status.patch(ctx, r.statusOf(p, nil)); err != nil {
 		return fmt.Errorf("record scan intent: %w", err)
 	}
 	if err := p.client.BatchScan(ctx, req); err != nil {
+		if refused(err) {
+			round.UnconfirmedSince = nil // HSS answered: it did not take the request
+		}
 		return fromHSS(err)
 	}
-	round.AcceptedAt = ptrNow(r.Clock) // saved with this pass's report
+	round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil // saved with this pass's report
 	p.sent = true
 	return nil
+}
+
+// refused: HSS, or the limiter before it, answered the call with a refusal
+// (a 4xx, throttling, an auth failure, or 503: not taking requests), so it
+// did not take the request. Timeouts, broken connections, 500 and gateway
+// errors leave the outcome unknown.
+func refused(err error) bool {
+	switch hss.ClassOf(err) {
+	case hss.ClassThrottled, hss.ClassAuth, hss.ClassInvalid, hss.ClassNotFound:
+		return true
+	}
+	var he *hss.Error
+	return errors.As(err, &he) && he.StatusCode == http.StatusServiceUnavailable
 }
 
 // withoutEvidence returns the listed members HSS shows no sign of having

@@ -22,8 +22,9 @@ type Credentials struct {
 	// one the manager wrote itself; never a path from a Secret or a spec.
 	IdpID       string
 	IDTokenFile string
-	// IAMEndpoint overrides the IAM endpoint of the exchange (the manager's
-	// --iam-endpoint); empty is the SDK's default.
+	// IAMEndpoint overrides the IAM endpoint of the exchange and of the
+	// project-ID lookup (the manager's --iam-endpoint); empty is the SDK's
+	// default.
 	IAMEndpoint string
 }
 
@@ -65,6 +66,9 @@ func sdkCredentials(c Credentials, projectID string) (auth.ICredential, error) {
 		b := basic.NewCredentialsBuilder().WithAk(c.AccessKey).WithSk(c.SecretKey).WithProjectId(projectID)
 		if c.SecurityToken != "" {
 			b = b.WithSecurityToken(c.SecurityToken)
+		}
+		if c.IAMEndpoint != "" { // where the SDK looks the project ID up
+			b = b.WithIamEndpointOverride(c.IAMEndpoint)
 		}
 		return b.SafeBuild()
 	case "oidc":

@@ -51,8 +51,38 @@ func TestWithoutPatternsOnlyTheOfficialEndpointPasses(t *testing.T) {
 	g.Expect(none.Check("https://hss.ap-southeast-1.myhuaweicloud.com", "no-such-region")).NotTo(Succeed())
 }
 
+// A pattern is scheme, host and port: an IPv6 literal stays literal and a
+// wildcard matches only where the platform wrote "*", within one label.
+func TestEndpointPatternsAreSchemeHostAndPort(t *testing.T) {
+	policy, err := NewEndpointPolicy([]string{"http://[fd00::1]:8443", "https://hss.*.example.com", "https://vpc-*.internal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for endpoint, allowed := range map[string]bool{
+		"http://[fd00::1]:8443":             true,
+		"http://[FD00:0:0::1]:8443":         true, // the same address
+		"http://f:8443":                     false,
+		"http://1:8443":                     false,
+		"http://[fd00::2]:8443":             false,
+		"http://[fd00::1]:8444":             false,
+		"https://hss.ap-1.example.com":      true,
+		"https://hss.example.com":           false,
+		"https://hss.a.b.example.com":       false,
+		"https://hss.ap-1.example.com:443":  true,
+		"https://hss.ap-1.example.com:8443": false,
+		"https://vpc-team-a.internal":       true,
+		"https://vpc.internal":              false,
+	} {
+		err := policy.Check(endpoint, "ap-southeast-1")
+		if allowed != (err == nil) {
+			t.Errorf("%s: allowed %v, got %v", endpoint, allowed, err)
+		}
+	}
+}
+
 func TestEndpointPatternsAreCheckedAtStartup(t *testing.T) {
-	for _, bad := range []string{"hss.example.com", "https://hss.example.com/v5", "https://[", "https://user@hss.example.com"} {
+	for _, bad := range []string{"hss.example.com", "https://hss.example.com/v5", "https://[", "https://user@hss.example.com",
+		"https://[fd00::1", "http://[::1]x", "https://h[a-z].example.com", "https://h?.example.com", "http://h:99999"} {
 		_, err := NewEndpointPolicy([]string{bad})
 		NewWithT(t).Expect(err).To(HaveOccurred(), bad)
 	}

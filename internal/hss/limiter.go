@@ -2,33 +2,44 @@ package hss
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// LimitOptions bound the calls made to one HSS project.
+// LimitOptions bound the calls one identity makes to one HSS project.
 type LimitOptions struct {
 	// QPS and Burst feed a token bucket; QPS <= 0 means unlimited.
 	QPS   float64
 	Burst int
 	// MaxInFlight bounds concurrent calls; <= 0 means unbounded.
 	MaxInFlight int
+	// MaxWait is the longest a call waits for a token or a slot; a longer
+	// wait, or a pause the service asked for, fails the call at once as
+	// throttled, with the time to retry after, so that a caller requeues
+	// instead of holding a worker. Default 5s.
+	MaxWait time.Duration
 }
 
-// Limiter paces calls to one HSS project. Every client of the same project
-// shares one, so many ImageScans together stay within the tenant's quota.
+// Limiter paces the calls of one identity to one HSS project. Every client
+// of that identity and project shares one, so many ImageScans together stay
+// within its quota; another identity has its own and cannot spend it.
 type Limiter struct {
-	bucket *rate.Limiter
-	slots  chan struct{}
+	bucket  *rate.Limiter
+	slots   chan struct{}
+	maxWait time.Duration
 
 	mu          sync.Mutex
 	pausedUntil time.Time
 }
 
 func newLimiter(o LimitOptions) *Limiter {
-	l := &Limiter{bucket: rate.NewLimiter(rate.Inf, 0)}
+	l := &Limiter{bucket: rate.NewLimiter(rate.Inf, 0), maxWait: o.MaxWait}
+	if l.maxWait <= 0 {
+		l.maxWait = 5 * time.Second
+	}
 	if o.QPS > 0 {
 		l.bucket = rate.NewLimiter(rate.Limit(o.QPS), max(o.Burst, 1))
 	}
@@ -38,23 +49,52 @@ func newLimiter(o LimitOptions) *Limiter {
 	return l
 }
 
-// Acquire waits for a token and a free slot; call the returned release when
-// the call is done.
+// Acquire takes a token and a free slot, waiting at most MaxWait; call the
+// returned release when the call is done. A pause, or a longer wait, is an
+// *Error of ClassThrottled whose RetryAfter says when to try again.
 func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
-	if err := l.waitPause(ctx); err != nil {
-		return nil, err
+	if wait := l.paused(); wait > 0 {
+		return nil, throttledHere(wait, "HSS asked to pause the calls of this identity to this project")
 	}
-	if err := l.bucket.Wait(ctx); err != nil {
+	r := l.bucket.Reserve()
+	if d := r.Delay(); d > l.maxWait {
+		r.Cancel()
+		return nil, throttledHere(d, "this identity's call budget for the project (--hss-qps) is spent")
+	} else if err := sleep(ctx, d); err != nil {
+		r.Cancel()
 		return nil, err
 	}
 	if l.slots == nil {
 		return func() {}, nil
 	}
+	t := time.NewTimer(l.maxWait)
+	defer t.Stop()
 	select {
 	case l.slots <- struct{}{}:
 		return func() { <-l.slots }, nil
+	case <-t.C:
+		return nil, throttledHere(l.maxWait, "every call slot of this identity for the project (--hss-max-inflight) is busy")
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+func throttledHere(wait time.Duration, why string) *Error {
+	wait = wait.Round(time.Second) + time.Second
+	return &Error{Class: ClassThrottled, RetryAfter: wait, Summary: fmt.Sprintf("%s; retrying in %s", why, wait)}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -68,24 +108,13 @@ func (l *Limiter) Pause(d time.Duration) {
 	}
 }
 
-func (l *Limiter) waitPause(ctx context.Context) error {
+func (l *Limiter) paused() time.Duration {
 	l.mu.Lock()
-	wait := time.Until(l.pausedUntil)
-	l.mu.Unlock()
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	defer l.mu.Unlock()
+	return time.Until(l.pausedUntil)
 }
 
-// limiters hands out one Limiter per project key.
+// limiters hands out one Limiter per budget key.
 type limiters struct {
 	opts LimitOptions
 	mu   sync.Mutex
@@ -104,4 +133,21 @@ func (ls *limiters) get(key string) *Limiter {
 		ls.m[key] = l
 	}
 	return l
+}
+
+// keep drops the limiters whose keys no client uses and that hold no pause.
+func (ls *limiters) keep(used map[string]bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	for k, l := range ls.m {
+		if !used[k] && l.paused() <= 0 {
+			delete(ls.m, k)
+		}
+	}
+}
+
+func (ls *limiters) len() int {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return len(ls.m)
 }

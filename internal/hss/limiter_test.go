@@ -2,6 +2,7 @@ package hss
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -16,14 +17,13 @@ import (
 const secondAK, secondSK = "AKSECONDSCAN", "second-sk-must-never-appear-6e02"
 
 // twoScansOfOneProject returns the clients two ImageScans with their own
-// Secrets would get for the same HSS project.
+// Secrets, holding the same keys, would get for the same HSS project.
 func twoScansOfOneProject(t *testing.T, e *env) (Client, Client) {
 	t.Helper()
 	a := e.target()
-	a.CredentialsVersion = "secret-a/1"
+	a.CredentialsSource, a.CredentialsVersion = "team/secret-a", "1"
 	b := e.target()
-	b.Credentials = Credentials{AccessKey: secondAK, SecretKey: secondSK}
-	b.CredentialsVersion = "secret-b/1"
+	b.CredentialsSource, b.CredentialsVersion = "team/secret-b", "1"
 	ca, cb := e.clientFor(t, a), e.clientFor(t, b)
 	if ca == cb {
 		t.Fatalf("want two distinct clients")
@@ -84,7 +84,11 @@ func TestSharedLimiterKeepsClientsOfOneProjectWithinTheServiceQuota(t *testing.T
 					classes[ClassOf(err)]++
 				}
 			}
-			g.Expect(classes).To(Equal(map[Class]int{ClassThrottled: throttled}))
+			// HSS's 429s asked for a pause: the calls after them fail here,
+			// without reaching it, as throttled too.
+			g.Expect(classes).To(HaveKey(ClassThrottled))
+			g.Expect(classes).To(HaveLen(1))
+			g.Expect(classes[ClassThrottled]).To(BeNumerically(">=", throttled))
 		})
 	}
 }
@@ -129,21 +133,22 @@ func TestMaxInFlightBoundsConcurrentCallsToOneProject(t *testing.T) {
 	g.Expect(peak.Load()).To(BeEquivalentTo(maxInFlight), "never more than MaxInFlight at the server")
 }
 
-func TestTargetsOfOneProjectShareOneLimiter(t *testing.T) {
+func TestTargetsOfOneIdentityAndProjectShareOneLimiter(t *testing.T) {
 	cases := []struct {
 		name   string
 		change func(tg *Target)
 		shared bool
 	}{
 		{"other credentials version", func(tg *Target) { tg.CredentialsVersion = "v2" }, true},
-		{"other access key", func(tg *Target) {
+		{"the same keys in another Secret", func(tg *Target) { tg.CredentialsSource, tg.CredentialsVersion = "other/secret", "1" }, true},
+		{"other enterprise project", func(tg *Target) { tg.EnterpriseProjectID = "eps-2" }, true},
+		{"another tenant's keys", func(tg *Target) {
 			tg.Credentials = Credentials{AccessKey: secondAK, SecretKey: secondSK}
 			tg.CredentialsVersion = "other-secret/1"
-		}, true},
-		{"temporary credentials", func(tg *Target) {
+		}, false},
+		{"temporary keys of another identity", func(tg *Target) {
 			tg.Credentials = Credentials{AccessKey: tempAK, SecretKey: tempSK, SecurityToken: tempToken}
-		}, true},
-		{"other enterprise project", func(tg *Target) { tg.EnterpriseProjectID = "eps-2" }, true},
+		}, false},
 		{"other project", func(tg *Target) { tg.ProjectID = "proj-2" }, false},
 		{"other region", func(tg *Target) { tg.Region = "cn-north-4" }, false},
 		{"other endpoint", func(tg *Target) { tg.Endpoint = "http://127.0.0.1:2" }, false},
@@ -173,27 +178,52 @@ func TestTargetsOfOneProjectShareOneLimiter(t *testing.T) {
 	}
 }
 
-func TestLimiterPauseHoldsCallersBackAndNeverShortens(t *testing.T) {
+// Another tenant naming this project with its own keys has its own budget:
+// the pause HSS asks of it does not hold back this tenant's calls.
+func TestAnotherIdentitysPauseLeavesThisOnesCallsAlone(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, Options{}, func(cfg *simulator.Config) { cfg.Credentials[secondAK] = simulator.Credential{SK: secondSK} })
+	e.sim.AddImages(private("payments", "api", "1.0", 10, epoch))
+	mine := e.client(t)
+	theirs := e.target()
+	theirs.Credentials, theirs.CredentialsSource = Credentials{AccessKey: secondAK, SecretKey: secondSK}, "other/keys"
+	other := e.clientFor(t, theirs)
+	other.(*sdkClient).limiter.Pause(10 * time.Minute)
+
+	g.Expect(ClassOf(listPrivate(context.Background(), other))).To(Equal(ClassThrottled))
+	g.Expect(listPrivate(context.Background(), mine)).To(Succeed())
+}
+
+// A pause never holds the caller: it fails at once, saying when to retry.
+func TestLimiterPauseFailsCallsAtOnceAndNeverShortens(t *testing.T) {
 	g := NewWithT(t)
 	l := newLimiter(LimitOptions{})
-	acquire := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
-		release, err := l.Acquire(ctx)
-		if err == nil {
-			release()
-		}
-		return err
-	}
-	g.Expect(acquire()).To(Succeed(), "an unpaused limiter lets the call through")
+	release, err := l.Acquire(context.Background())
+	g.Expect(err).NotTo(HaveOccurred(), "an unpaused limiter lets the call through")
+	release()
 
 	l.Pause(time.Hour)
 	l.Pause(time.Millisecond)
 
-	g.Expect(acquire()).To(MatchError(context.DeadlineExceeded))
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	g.Expect(l.pausedUntil).To(BeTemporally(">", time.Now().Add(59*time.Minute)), "a shorter pause does not cut a longer one")
+	_, err = l.Acquire(context.Background())
+	var e *Error
+	g.Expect(errors.As(err, &e)).To(BeTrue())
+	g.Expect(e.Class).To(Equal(ClassThrottled))
+	g.Expect(e.RetryAfter).To(BeNumerically(">", 59*time.Minute), "a shorter pause does not cut a longer one")
+}
+
+// A wait for a token longer than MaxWait is not waited for.
+func TestLimiterRefusesAWaitLongerThanItsBound(t *testing.T) {
+	g := NewWithT(t)
+	l := newLimiter(LimitOptions{QPS: 0.01, Burst: 1, MaxWait: 100 * time.Millisecond})
+	release, err := l.Acquire(context.Background())
+	g.Expect(err).NotTo(HaveOccurred())
+	release()
+	_, err = l.Acquire(context.Background())
+	g.Expect(ClassOf(err)).To(Equal(ClassThrottled))
+	var e *Error
+	g.Expect(errors.As(err, &e)).To(BeTrue())
+	g.Expect(e.RetryAfter).To(BeNumerically(">", 90*time.Second), "the token is 100 s away")
 }
 
 func TestLimiterSlotIsFreedByRelease(t *testing.T) {
@@ -205,7 +235,7 @@ func TestLimiterSlotIsFreedByRelease(t *testing.T) {
 	release, err := l.Acquire(context.Background())
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = l.Acquire(expired)
-	g.Expect(err).To(MatchError(context.DeadlineExceeded), "the only slot is taken")
+	g.Expect(err).To(MatchError(context.DeadlineExceeded), "the only slot is taken, and the context ends before MaxWait")
 	release()
 	again, err := l.Acquire(context.Background())
 	g.Expect(err).NotTo(HaveOccurred())

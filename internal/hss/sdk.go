@@ -2,7 +2,9 @@ package hss
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -29,6 +31,10 @@ type sdkClient struct {
 	limiter    *Limiter
 	retryAfter *retryAfters
 	clock      *serverClock
+	// budget is the limiter's key; transport is the client's own, closed
+	// when the provider drops it (nil with a shared one).
+	budget    string
+	transport *http.Transport
 	// serial, when set, runs one call at a time: the credential object
 	// refreshes itself without a lock.
 	serial *sync.Mutex
@@ -41,6 +47,12 @@ func (c *sdkClient) call(ctx context.Context, op string, fn func() error) error 
 	start := time.Now()
 	release, err := c.limiter.Acquire(ctx)
 	if err != nil {
+		var e *Error
+		if errors.As(err, &e) { // throttled here, before any request
+			e.Op = op
+			throttledTotal.WithLabelValues(op).Inc()
+			return e
+		}
 		return classify(op, err, nil)
 	}
 	if c.serial != nil {

@@ -80,6 +80,12 @@ func New(cfg Config, c client.Client) (*Federator, error) {
 	if err := os.MkdirAll(cfg.TokenDir, 0o700); err != nil {
 		return nil, fmt.Errorf("token directory: %w", err)
 	}
+	// Tokens an earlier run left (an emptyDir outlives a container) are
+	// not this run's to keep.
+	old, _ := filepath.Glob(filepath.Join(cfg.TokenDir, "*.jwt"))
+	for _, file := range old {
+		_ = os.Remove(file)
+	}
 	return &Federator{cfg: cfg, c: c, expires: map[types.NamespacedName]time.Time{}}, nil
 }
 
@@ -92,6 +98,7 @@ func (f *Federator) Credentials(ctx context.Context, sa types.NamespacedName) (h
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.cfg.Clock.Now()
+	f.sweep(now)
 	if exp, ok := f.expires[sa]; !ok || exp.Sub(now) < f.cfg.TokenTTL/2 {
 		token, exp, err := f.mint(ctx, sa)
 		if err != nil {
@@ -103,6 +110,25 @@ func (f *Federator) Credentials(ctx context.Context, sa types.NamespacedName) (h
 		f.expires[sa] = exp
 	}
 	return hss.Credentials{IdpID: f.cfg.IdpID, IDTokenFile: file, IAMEndpoint: f.cfg.IAMEndpoint}, nil
+}
+
+// sweep deletes the tokens that have expired: a ServiceAccount still in use
+// gets a new one before its token is half way through its life, so an
+// expired token is one nobody uses. The caller holds f.mu.
+func (f *Federator) sweep(now time.Time) {
+	for sa, exp := range f.expires {
+		if now.After(exp) {
+			_ = os.Remove(f.tokenFile(sa))
+			delete(f.expires, sa)
+		}
+	}
+}
+
+// Tokens reports how many token files the federator keeps.
+func (f *Federator) Tokens() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.expires)
 }
 
 // ErrServiceAccountNotFound and ErrTokenForbidden wrap the API server's

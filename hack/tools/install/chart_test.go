@@ -73,7 +73,7 @@ func TestChartLintsAndHasAValueForEveryManagerFlag(t *testing.T) {
 
 	objs := render(t, "--set", "hss.region=ap-southeast-1,hss.projectID=p1,hss.endpoint=https://hss.example,hss.defaultCredentialsSecret=keys",
 		"--set", "tenancy.allowedEndpoints={https://a.example},tenancy.platformCredentialsNamespaces={security}",
-		"--set", "workloadIdentity.enabled=true,workloadIdentity.idpID=idp,workloadIdentity.iamEndpoint=https://iam.example")
+		"--set", "workloadIdentity.enabled=true,workloadIdentity.idpID=idp,hss.iamEndpoint=https://iam.example")
 	deploy := find(objs, "Deployment", "imagescan-operator")
 	g.Expect(deploy).NotTo(BeNil())
 	args := managerArgs(g, []*unstructured.Unstructured{deploy})
