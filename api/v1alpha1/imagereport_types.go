@@ -97,6 +97,88 @@ type ImageReportStatus struct {
 	// Findings are what the scan found, as HSS lists them.
 	// +optional
 	Findings *Findings `json:"findings,omitempty"`
+
+	// Detail is the spec.vulnerabilities the findings were read with, once
+	// read; while it is empty after a successful scan, they are still to
+	// come.
+	// +optional
+	Detail VulnerabilityDetail `json:"detail,omitempty"`
+
+	// DetailAttempts counts failed reads of the vulnerabilities for this
+	// round's scan; at MaxStatisticsAttempts (3) the controller stops
+	// trying until the next round, and message says why.
+	// +optional
+	DetailAttempts int32 `json:"detailAttempts,omitempty"`
+
+	// Vulnerabilities are the scan's vulnerabilities, highest severity
+	// first (spec.vulnerabilities Details), as many as
+	// MaxReportVulnerabilitiesBytes holds.
+	// +optional
+	// +listType=atomic
+	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
+
+	// VulnerabilitiesOmitted counts the vulnerabilities left out of the
+	// list by its bound; findings.severities still counts them.
+	// +optional
+	VulnerabilitiesOmitted int32 `json:"vulnerabilitiesOmitted,omitempty"`
+}
+
+// MaxReportVulnerabilitiesBytes bounds an ImageReport's vulnerabilities by
+// their encoded size: an image with hundreds of them, each with its texts
+// and CVEs, stays far below etcd's limit.
+const MaxReportVulnerabilitiesBytes = 256 << 10
+
+// Severity is how urgently HSS says to repair a vulnerability.
+// +kubebuilder:validation:Enum=High;Medium;Low
+type Severity string
+
+const (
+	SeverityHigh   Severity = "High"
+	SeverityMedium Severity = "Medium"
+	SeverityLow    Severity = "Low"
+)
+
+// Vulnerability is one vulnerability HSS found in an image.
+type Vulnerability struct {
+	// ID is HSS's vul_id.
+	ID string `json:"id"`
+	// Severity is HSS's repair_necessity: immediate_repair is High,
+	// delay_repair Medium, not_needed_repair Low.
+	Severity Severity `json:"severity"`
+	// Package is the affected software (app_name) and Version its version.
+	// +optional
+	Package string `json:"package,omitempty"`
+	// +optional
+	Version string `json:"version,omitempty"`
+	// Path is where an application's software lies in the image (app_path).
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Layer is the image layer holding it (position).
+	// +optional
+	Layer string `json:"layer,omitempty"`
+	// +optional
+	Description string `json:"description,omitempty"`
+	// Solution is HSS's advice, and URL where the fix is.
+	// +optional
+	Solution string `json:"solution,omitempty"`
+	// +optional
+	URL string `json:"url,omitempty"`
+	// CVEs are the vulnerability's CVE entries.
+	// +optional
+	// +listType=atomic
+	CVEs []CVE `json:"cves,omitempty"`
+}
+
+// CVE is one CVE entry of a vulnerability.
+type CVE struct {
+	// ID, e.g. CVE-2024-3094.
+	ID string `json:"id"`
+	// CVSS is the CVSS score, e.g. 9.8.
+	// +optional
+	CVSS string `json:"cvss,omitempty"`
+	// Published is when the CVE was published.
+	// +optional
+	Published *metav1.Time `json:"published,omitempty"`
 }
 
 // +kubebuilder:object:root=true
@@ -109,6 +191,9 @@ type ImageReportStatus struct {
 // +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.filesCount`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`
 // +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.findings.vulnerabilities`
+// +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.findings.severities.high`
+// +kubebuilder:printcolumn:name="Medium",type=integer,JSONPath=`.status.findings.severities.medium`
+// +kubebuilder:printcolumn:name="Low",type=integer,JSONPath=`.status.findings.severities.low`
 // +kubebuilder:printcolumn:name="Malicious",type=integer,JSONPath=`.status.findings.maliciousFiles`
 // +kubebuilder:printcolumn:name="Unsafe",type=integer,JSONPath=`.status.findings.unsafeSettings`,priority=1
 // +kubebuilder:printcolumn:name="ImageScan",type=string,JSONPath=`.spec.imageScanName`,priority=1

@@ -14,6 +14,24 @@ const (
 	InstanceImage ImageType = "instance_image"
 )
 
+// VulnerabilityDetail is how much of what HSS found in each image's
+// vulnerabilities the controller reads.
+// +kubebuilder:validation:Enum=None;Summary;Details
+type VulnerabilityDetail string
+
+const (
+	// VulnerabilitiesNone reads nothing beyond the count the image list
+	// carries: no extra call.
+	VulnerabilitiesNone VulnerabilityDetail = "None"
+	// VulnerabilitiesSummary counts each image's vulnerabilities by
+	// severity: ceil(count/200) calls for an image with any.
+	VulnerabilitiesSummary VulnerabilityDetail = "Summary"
+	// VulnerabilitiesDetails also keeps each vulnerability in the image's
+	// report, with its CVEs: one more call per distinct vulnerability,
+	// shared by every image and round of the manager's identity.
+	VulnerabilitiesDetails VulnerabilityDetail = "Details"
+)
+
 // RescanAnnotation asks for a new scan round when its value changes:
 //
 //	kubectl annotate imagescan NAME scan.hss.dev/requested-at="$(date +%s)" --overwrite
@@ -109,6 +127,14 @@ type ImageScanSpec struct {
 	// round; HSS only lists (and scans) images it has synchronised.
 	// +optional
 	SyncFromSWR bool `json:"syncFromSWR,omitempty"`
+
+	// Vulnerabilities is how much of each image's vulnerabilities to read:
+	// None (the count only), Summary (counts by severity) or Details (every
+	// vulnerability, with its CVEs, in the image's report). Detail costs
+	// calls; see the README.
+	// +optional
+	// +kubebuilder:default=Summary
+	Vulnerabilities VulnerabilityDetail `json:"vulnerabilities,omitempty"`
 }
 
 // SecretReference names a Secret in the ImageScan's own namespace.
@@ -162,6 +188,7 @@ type ImageReference struct {
 // +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.summary.totalFiles`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.summary.totalSize`
 // +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.summary.vulnerabilities`
+// +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.summary.severities.high`
 // +kubebuilder:printcolumn:name="Malicious",type=integer,JSONPath=`.status.summary.maliciousFiles`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`

@@ -207,6 +207,27 @@ type Findings struct {
 	// UnsafeSettings counts unsafe settings (unsafe_setting_num).
 	// +optional
 	UnsafeSettings int64 `json:"unsafeSettings"`
+	// Severities counts the vulnerabilities by severity, where they were
+	// read (spec.vulnerabilities Summary or Details).
+	// +optional
+	Severities *Severities `json:"severities,omitempty"`
+}
+
+// Severities count vulnerabilities by how urgently HSS says to repair them.
+type Severities struct {
+	// High: HSS's immediate_repair.
+	High int64 `json:"high"`
+	// Medium: delay_repair.
+	Medium int64 `json:"medium"`
+	// Low: not_needed_repair.
+	Low int64 `json:"low"`
+}
+
+// Add sums two counts of severities.
+func (s *Severities) Add(o Severities) {
+	s.High += o.High
+	s.Medium += o.Medium
+	s.Low += o.Low
 }
 
 // ScanStatusNotFound marks an image HSS does not list.

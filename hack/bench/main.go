@@ -72,7 +72,7 @@ func main() {
 func run() error {
 	var s settings
 	var scenarios string
-	flag.StringVar(&scenarios, "scenarios", "scale,many,restart,peer", "comma-separated scenarios to run")
+	flag.StringVar(&scenarios, "scenarios", "scale,details,many,restart,peer", "comma-separated scenarios to run")
 	flag.IntVar(&s.images, "images", 10000, "images of the scale scenario's ImageScan")
 	flag.IntVar(&s.scans, "scans", 500, "ImageScans of the many and restart scenarios")
 	flag.IntVar(&s.scanImages, "scan-images", 20, "images of each of those ImageScans")
@@ -111,7 +111,7 @@ func run() error {
 	for _, sc := range []struct {
 		name string
 		fn   func(settings) error
-	}{{"scale", benchScale}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}} {
+	}{{"scale", benchScale}, {"details", benchDetails}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}} {
 		if slices.Contains(s.scenarios, sc.name) {
 			if err := sc.fn(s); err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
@@ -158,6 +158,39 @@ func benchScale(s settings) error {
 	}
 	fmt.Println(scaleRow(s, "explicit list", listed, false, rounds[0]))
 	return nil
+}
+
+// benchDetails runs the selector over the same images with the
+// vulnerabilities read by severity, then in detail with their CVEs.
+func benchDetails(s settings) error {
+	fmt.Printf("\n## Vulnerability detail over many images\n\n%s\n", detailHeader)
+	for _, mode := range []scanv1.VulnerabilityDetail{scanv1.VulnerabilitiesSummary, scanv1.VulnerabilitiesDetails} {
+		progress("details: selector over %d images, vulnerabilities %s", s.images, mode)
+		obj := scan("details", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "details"}, Vulnerabilities: mode})
+		rounds, err := measure(s, runSpec{images: privateImages("details", s.images), objects: []*scanv1.ImageScan{obj}, imagesEach: s.images})
+		if err != nil {
+			return fmt.Errorf("%s: %w", mode, err)
+		}
+		fmt.Println(detailRow(s, mode, rounds[0]))
+	}
+	return nil
+}
+
+const detailHeader = "| Vulnerabilities | Images | Time to Ready (bound) | HSS calls (fewest) | List pages | Statistics | " +
+	"Vulnerability pages (fewest) | CVE calls (fewest: distinct) | API writes (fewest) | Reports | Manager RSS | Manager CPU |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+
+func detailRow(s settings, mode scanv1.VulnerabilityDetail, res result) string {
+	m := minimumOf(1, s.images, false, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	cves := res.distinctVulns
+	if mode != scanv1.VulnerabilitiesDetails {
+		cves = 0
+	}
+	m = m.withDetail(res.detailPages, cves)
+	return fmt.Sprintf("| %s | %d | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |", mode, s.images,
+		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpListImages], res.ok[simulator.OpFileStats],
+		of(res.ok[simulator.OpVulnerabilities], m.detailPages), of(res.ok[simulator.OpCVEs], m.cves),
+		of(res.api.total(), m.apiWrites), reportsCell(res), mib(res.rss), seconds(res.cpu))
 }
 
 // manyScans are k selector ImageScans over m images of their own
@@ -237,15 +270,18 @@ func benchPeer(s settings) error {
 }
 
 // privateImages are n private images of one organisation, 50 tags a
-// repository.
+// repository, with the simulator's generated findings: 70% of them with
+// vulnerabilities, a few with several pages of them.
 func privateImages(org string, n int) []simulator.Image {
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	findings := simulator.Generate(n, 7)
 	imgs := make([]simulator.Image, n)
 	for i := range imgs {
 		imgs[i] = simulator.Image{
 			Type: simulator.TypePrivate, Namespace: org,
 			Name: fmt.Sprintf("app-%03d", i/50), Tag: fmt.Sprintf("1.0.%d", i%50),
 			Size: int64(100+i%400) << 20, UpdatedAt: epoch.Add(time.Duration(i) * time.Minute),
+			Vulnerabilities: findings[i].Vulnerabilities, UnsafeSettings: findings[i].UnsafeSettings,
 		}
 	}
 	return imgs
@@ -264,8 +300,13 @@ func listScan(name, org string, n int) *scanv1.ImageScan {
 	return scan(name+"-list", scanv1.ImageScanSpec{Images: refs})
 }
 
+// scan is an ImageScan of the sandbox's; it reads no vulnerability detail
+// unless the spec asks for it (the details scenario).
 func scan(name string, spec scanv1.ImageScanSpec) *scanv1.ImageScan {
 	spec.ImageType = scanv1.PrivateImage
+	if spec.Vulnerabilities == "" {
+		spec.Vulnerabilities = scanv1.VulnerabilitiesNone
+	}
 	spec.CredentialsRef = &scanv1.SecretReference{Name: sandbox.SecretName}
 	return &scanv1.ImageScan{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: sandbox.Namespace}, Spec: spec}
 }

@@ -22,7 +22,15 @@ import (
 // while earlier ones scan, so those overlap.
 type minimum struct {
 	batchScans, listPages, stats, writes, apiWrites int
-	time                                            time.Duration
+	// detailPages are the pages of the images' vulnerability lists
+	// (ceil(count/200) for each image with any), cves one call per
+	// distinct vulnerability: the findings' detail.
+	detailPages, cves int
+	time              time.Duration
+	after             int // calls that can only come once the scans end
+	quota             float64
+	burst             int
+	queue, scan       time.Duration
 }
 
 func minimumOf(objects, imagesEach int, rescan bool, quota float64, burst int, queue, scan time.Duration) minimum {
@@ -38,18 +46,34 @@ func minimumOf(objects, imagesEach int, rescan bool, quota float64, burst int, q
 	if rescan {
 		m.stats, m.apiWrites = 0, 3*objects+objects*imagesEach
 	}
-	at := func(calls int) time.Duration {
-		return time.Duration(float64(max(calls-burst, 0)) / quota * float64(time.Second))
-	}
-	after := at(m.stats + finish)
-	m.time = max(queue+scan+after, at(m.calls()))
+	m.after, m.quota, m.burst, m.queue, m.scan = m.stats+finish, quota, burst, queue, scan
+	m.time = m.bound()
 	if objects == 1 {
-		m.time += at(pages + 1)
+		m.time += at(pages+1, quota, burst)
 	}
 	return m
 }
 
-func (m minimum) calls() int { return m.batchScans + m.listPages + m.stats }
+// at is how long calls take at the quota, less the burst.
+func at(calls int, quota float64, burst int) time.Duration {
+	return time.Duration(float64(max(calls-burst, 0)) / quota * float64(time.Second))
+}
+
+// bound is the larger of the two lower bounds on time.
+func (m minimum) bound() time.Duration {
+	return max(m.queue+m.scan+at(m.after, m.quota, m.burst), at(m.calls(), m.quota, m.burst))
+}
+
+// withDetail adds the findings' detail: it comes after the scans too.
+func (m minimum) withDetail(pages, cves int) minimum {
+	extra := m.time - m.bound()
+	m.detailPages, m.cves = pages, cves
+	m.after += pages + cves
+	m.time = m.bound() + extra
+	return m
+}
+
+func (m minimum) calls() int { return m.batchScans + m.listPages + m.stats + m.detailPages + m.cves }
 
 func ratio(got, least int) float64 {
 	if least == 0 {

@@ -42,13 +42,17 @@ type result struct {
 	calls, throttled   int
 	// writes are the ImageScans' status writes, as watch events; api every
 	// write the API server answered for the operator's kinds.
-	writes            int
-	api               apiWrites
-	reports, bytes    int
-	rss               uint64
-	cpu               time.Duration
-	objectSize        int
-	restartAt, resume time.Duration
+	writes         int
+	api            apiWrites
+	reports, bytes int
+	// detailPages and distinctVulns are what the findings' detail of the
+	// images needs at the least: their lists' pages, and one CVE call per
+	// distinct vulnerability.
+	detailPages, distinctVulns int
+	rss                        uint64
+	cpu                        time.Duration
+	objectSize                 int
+	restartAt, resume          time.Duration
 }
 
 // sandboxRun is a sandbox with a manager process.
@@ -207,6 +211,7 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 		return res, err
 	}
 	res.reports-- // the warm-up's
+	res.detailPages, res.distinctVulns = detailNeeds(r.sb.Simulator, spec.images)
 	for _, o := range spec.objects {
 		got := &scanv1.ImageScan{}
 		if err := r.c.Get(ctx, client.ObjectKeyFromObject(o), got); err != nil {
@@ -219,4 +224,21 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 		return res, errors.New("nothing became Ready")
 	}
 	return res, nil
+}
+
+// detailNeeds counts the vulnerability-list pages of the images and the
+// distinct vulnerabilities in them, from the simulator's own lists.
+func detailNeeds(sim *simulator.Server, images []simulator.Image) (pages, distinct int) {
+	seen := map[string]bool{}
+	for _, img := range images {
+		got, ok := sim.Lookup(img.Type, img.Namespace, img.Name, img.Tag)
+		if !ok || got.Vulnerabilities == 0 {
+			continue
+		}
+		pages += (int(got.Vulnerabilities) + 199) / 200
+		for _, v := range sim.Vulnerabilities(got) {
+			seen[*v.VulId] = true
+		}
+	}
+	return pages, len(seen)
 }

@@ -21,10 +21,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -205,7 +208,46 @@ func printResults(ctx context.Context, sb *sandbox.Sandbox, obj *scanv1.ImageSca
 	}
 	fmt.Printf("\n$ kubectl get imagereports -n %s -l %s\n", obj.Namespace, selector)
 	printTable(os.Stdout, reports, true, false, 20)
-	return nil
+	return printWorst(ctx, sb, obj, selector)
+}
+
+// printWorst shows the first vulnerabilities of the image with the most
+// high-severity ones, as its report keeps them.
+func printWorst(ctx context.Context, sb *sandbox.Sandbox, obj *scanv1.ImageScan, selector string) error {
+	var list scanv1.ImageReportList
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return err
+	}
+	if err := sb.Env.Client.List(ctx, &list, client.InNamespace(obj.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return err
+	}
+	var worst *scanv1.ImageReport
+	high := func(r *scanv1.ImageReport) int64 {
+		if f := r.Status.Findings; f != nil && f.Severities != nil {
+			return f.Severities.High
+		}
+		return -1
+	}
+	for i := range list.Items {
+		if worst == nil || high(&list.Items[i]) > high(worst) {
+			worst = &list.Items[i]
+		}
+	}
+	if worst == nil || len(worst.Status.Vulnerabilities) == 0 {
+		return nil
+	}
+	fmt.Printf("\nThe first vulnerabilities of %s (%d high), from its report %s:\n", worst.Spec.Reference, high(worst), worst.Name)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tSEVERITY\tPACKAGE\tVERSION\tCVES")
+	for _, v := range worst.Status.Vulnerabilities[:min(5, len(worst.Status.Vulnerabilities))] {
+		var cves []string
+		for _, c := range v.CVEs {
+			cves = append(cves, c.ID+" ("+c.CVSS+")")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", v.ID, v.Severity, v.Package, v.Version, strings.Join(cves, ", "))
+	}
+	return tw.Flush()
 }
 
 // keepRunning leaves the sandbox up for kubectl until ctx ends.

@@ -59,7 +59,7 @@ func (r *ImageScanReconciler) follow(ctx context.Context, p *pass) error {
 	}
 	for _, m := range p.members {
 		if img, ok := done[m.key]; ok && m.status.Round != p.round.Round {
-			observe(m, img, p.round)
+			observe(m, img, p.round, detailOf(p.obj.Spec))
 		}
 	}
 	return nil
@@ -97,17 +97,17 @@ func (r *ImageScanReconciler) followOwnWalk(ctx context.Context, p *pass) error 
 			m.status = scanv1.ImageReportStatus{Round: round.Round, ScanStatus: scanv1.ScanStatusNotFound, Message: "HSS no longer lists this image"}
 			continue
 		}
-		observe(m, img, round)
-		r.giveUpIfNeverStarted(m, img, round)
+		observe(m, img, round, detailOf(p.obj.Spec))
+		r.giveUpIfNeverStarted(m, img, round, detailOf(p.obj.Spec))
 	}
 	return nil
 }
 
 // observe takes HSS's view of a member's image as the round's result when
 // it shows a scan that ended since the round started.
-func observe(m *member, img hss.Image, round *scanv1.ScanRequest) {
+func observe(m *member, img hss.Image, round *scanv1.ScanRequest, mode scanv1.VulnerabilityDetail) {
 	if hss.Terminal(img.ScanStatus) && newScan(img, m.status, round) {
-		m.status = resultOf(img, m.status, round.Round)
+		m.status = resultOf(img, m.status, round.Round, mode)
 	}
 }
 
@@ -129,8 +129,9 @@ const datePrecision = time.Second
 // resultOf is a member's report status for a scan that ended in the round.
 // An image whose ID is the one the report already holds statistics for
 // keeps them: the same image ID is the same content, whose files cannot
-// have changed.
-func resultOf(img hss.Image, prev scanv1.ImageReportStatus, round int64) scanv1.ImageReportStatus {
+// have changed. Its vulnerabilities are read again (inspect), as a new scan
+// may know new ones, unless the spec asks for none or the scan found none.
+func resultOf(img hss.Image, prev scanv1.ImageReportStatus, round int64, mode scanv1.VulnerabilityDetail) scanv1.ImageReportStatus {
 	s := scanv1.ImageReportStatus{
 		Round: round, ImageID: img.ImageID, Digest: img.Digest, ScanStatus: img.ScanStatus,
 		Message: img.ScanFailedDesc, LastScanTime: microTime(img.LastScanAt),
@@ -144,6 +145,12 @@ func resultOf(img hss.Image, prev scanv1.ImageReportStatus, round int64) scanv1.
 		MaliciousFiles:  img.Findings.MaliciousFiles,
 		UnsafeSettings:  img.Findings.UnsafeSettings,
 	}
+	switch {
+	case mode == scanv1.VulnerabilitiesNone:
+		s.Detail = mode
+	case img.Findings.Vulnerabilities == 0:
+		s.Detail, s.Findings.Severities = mode, &scanv1.Severities{}
+	}
 	if prev.FilesCount != nil && prev.ImageID != "" && prev.ImageID == img.ImageID {
 		s.FilesCount, s.FilesSize, s.Size = prev.FilesCount, prev.FilesSize, prev.Size
 	}
@@ -153,12 +160,12 @@ func resultOf(img hss.Image, prev scanv1.ImageReportStatus, round int64) scanv1.
 // giveUpIfNeverStarted ends the round for an image HSS has not scanned long
 // after accepting the round, so that the round ends instead of waiting
 // forever: HSS's latest result where it lists one, else failed.
-func (r *ImageScanReconciler) giveUpIfNeverStarted(m *member, img hss.Image, round *scanv1.ScanRequest) {
+func (r *ImageScanReconciler) giveUpIfNeverStarted(m *member, img hss.Image, round *scanv1.ScanRequest, mode scanv1.VulnerabilityDetail) {
 	if m.status.Round == round.Round || hss.InProgress(img.ScanStatus) {
 		return
 	}
 	if hss.Terminal(img.ScanStatus) && !img.LastScanAt.IsZero() {
-		m.status = resultOf(img, m.status, round.Round)
+		m.status = resultOf(img, m.status, round.Round, mode)
 		return
 	}
 	m.status = scanv1.ImageReportStatus{

@@ -112,6 +112,7 @@ type ImageScanReconciler struct {
 	secrets secretCache
 	feeds   finishedFeeds
 	lag     cacheLag
+	cves    cveCache
 }
 
 // credentialsIndex indexes ImageScans by the Secret they read credentials
@@ -183,7 +184,8 @@ func (r *ImageScanReconciler) scansForSecret(ctx context.Context, secret client.
 }
 
 // ConfigureCache sets the manager options the controller relies on: the
-// cache strips managedFields (memory stays flat as objects grow), and
+// cache strips managedFields (memory stays flat as objects grow) and the
+// reports' vulnerability lists, and
 // Secrets are never cached: the controller watches their metadata only, and
 // of that metadata keeps only what names them and their version, because
 // annotations can hold a Secret's data (client-side kubectl apply stores the
@@ -192,12 +194,35 @@ func (r *ImageScanReconciler) scansForSecret(ctx context.Context, secret client.
 func ConfigureCache(o *ctrl.Options) {
 	stripManagedFields := cache.TransformStripManagedFields()
 	o.Cache.DefaultTransform = func(obj any) (any, error) {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-			return identityOnly(m), nil
+		switch obj := obj.(type) {
+		case *metav1.PartialObjectMetadata:
+			return identityOnly(obj), nil
+		case *scanv1.ImageReport:
+			withoutVulnerabilities(obj)
 		}
 		return stripManagedFields(obj)
 	}
 	o.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}
+}
+
+// cachedWithoutVulnerabilities marks a cached report whose vulnerability
+// list was left out of the cache; it exists only in the manager's memory.
+const cachedWithoutVulnerabilities = "scan.hss.dev/cached-without-vulnerabilities"
+
+// withoutVulnerabilities drops a report's vulnerability list from the
+// cache: the controller writes the list and never reads it back, and with
+// spec.vulnerabilities Details it is most of a report's size (tens of KiB
+// for an image with hundreds), which would grow the manager with every
+// image.
+func withoutVulnerabilities(rep *scanv1.ImageReport) {
+	if len(rep.Status.Vulnerabilities) == 0 {
+		return
+	}
+	if rep.Annotations == nil {
+		rep.Annotations = map[string]string{}
+	}
+	rep.Annotations[cachedWithoutVulnerabilities] = "true"
+	rep.Status.Vulnerabilities = nil
 }
 
 // identityOnly keeps an object's kind, name, namespace, UID and versions.

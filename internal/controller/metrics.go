@@ -31,9 +31,12 @@ var (
 		"When the last round finished, in seconds since the epoch.")
 	intervalGauge = objectGauge("imagescan_interval_seconds",
 		"The rescan interval of spec.interval; 0 when the object scans only on change.")
+	vulnerabilitiesGauge = objectGauge("imagescan_vulnerabilities",
+		"Vulnerabilities the round's scans found, by severity (high, medium, low); absent unless spec.vulnerabilities reads them.", "severity")
 
 	objectGauges = []*prometheus.GaugeVec{
 		imagesGauge, findingsGauge, filesGauge, fileBytesGauge, readyGauge, stalledGauge, lastCompletionGauge, intervalGauge,
+		vulnerabilitiesGauge,
 	}
 )
 
@@ -63,6 +66,14 @@ func recordMetrics(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
 		"vulnerabilities": s.Vulnerabilities, "malicious_files": s.MaliciousFiles, "unsafe_settings": s.UnsafeSettings,
 	} {
 		findingsGauge.WithLabelValues(ns, name, kind).Set(float64(n))
+	}
+	if sev := s.Severities; sev != nil {
+		for severity, n := range map[string]int64{"high": sev.High, "medium": sev.Medium, "low": sev.Low} {
+			vulnerabilitiesGauge.WithLabelValues(ns, name, severity).Set(float64(n))
+		}
+	} else {
+		// Not read: no series rather than a zero that reads as "none found".
+		vulnerabilitiesGauge.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
 	}
 	filesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFiles))
 	fileBytesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFileSize))

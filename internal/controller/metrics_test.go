@@ -37,7 +37,7 @@ func objectSeries(g Gomega, namespace, name string) map[string]float64 {
 				continue
 			}
 			key := f.GetName()
-			if extra := labels["result"] + labels["kind"]; extra != "" {
+			if extra := labels["result"] + labels["kind"] + labels["severity"]; extra != "" {
 				key += "/" + extra
 			}
 			out[key] = value(m)
@@ -88,6 +88,9 @@ func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
 	})
 	h.scan("watched", scanv1.ImageScanSpec{Images: refs, Interval: &metav1.Duration{Duration: time.Hour}})
 	obj := h.readyInRound("watched", 1)
+	sev := obj.Status.Summary.Severities
+	h.g.Expect(sev).NotTo(BeNil())
+	h.g.Expect(sev.High + sev.Medium + sev.Low).To(Equal(int64(30)))
 
 	h.g.Eventually(func(g Gomega) {
 		series := objectSeries(g, h.ns, "watched")
@@ -106,6 +109,9 @@ func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
 			"imagescan_stalled":                           0,
 			"imagescan_last_completion_timestamp_seconds": float64(obj.Status.LastCompletionTime.Unix()),
 			"imagescan_interval_seconds":                  3600,
+			"imagescan_vulnerabilities/high":              float64(sev.High),
+			"imagescan_vulnerabilities/medium":            float64(sev.Medium),
+			"imagescan_vulnerabilities/low":               float64(sev.Low),
 		}))
 	}, 10*time.Second).Should(Succeed())
 

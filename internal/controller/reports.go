@@ -117,7 +117,8 @@ func (r *ImageScanReconciler) deleteReports(ctx context.Context, obj *scanv1.Ima
 // saveReports writes each report whose status the pass changed, as a merge
 // patch of the difference: a rescan with the same result writes a report
 // once, for its new round and scan time. A member only waiting for its
-// statistics is not written until they come, or an attempt fails.
+// statistics or vulnerabilities is not written until they come, or a read
+// fails.
 func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
 	if !p.loaded {
 		return nil
@@ -130,12 +131,20 @@ func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
 		if m.report == nil || equality.Semantic.DeepEqual(m.status, m.written) {
 			continue
 		}
-		if awaitingStatistics(m.status, round) && m.status.StatisticsAttempts == 0 {
+		// A scan whose statistics or vulnerabilities are still to come is
+		// written with them, unless a failed read must be counted.
+		if m.status.Round == round && stateOf(m.status, round) == scanv1.ResultPending &&
+			m.status.StatisticsAttempts == m.written.StatisticsAttempts && m.status.DetailAttempts == m.written.DetailAttempts {
 			continue
 		}
 		g.Go(func() error {
 			base := *m.report // a shallow copy: the cached object is shared
 			base.Status = m.written
+			if _, stripped := m.report.Annotations[cachedWithoutVulnerabilities]; stripped && base.Status.Vulnerabilities == nil {
+				// The server holds a list the cache left out: a base with
+				// one makes the patch replace it, or clear it.
+				base.Status.Vulnerabilities = []scanv1.Vulnerability{{}}
+			}
 			next := base.DeepCopy()
 			next.Status = m.status
 			if err := r.Status().Patch(gctx, next, client.MergeFrom(&base)); err != nil {

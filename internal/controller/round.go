@@ -70,7 +70,9 @@ func phaseOf(r *scanv1.ScanRequest) phase {
 }
 
 // stateOf is an image's result in a round: the one answer the summary, the
-// completion check, collection and the messages all use.
+// completion check, collection and the messages all use. A successful scan
+// is Pending until its statistics and its vulnerabilities (as far as the
+// spec asks for them) are read, or their reads given up.
 func stateOf(s scanv1.ImageReportStatus, round int64) scanv1.ImageResult {
 	switch {
 	case s.Round != round:
@@ -79,18 +81,18 @@ func stateOf(s scanv1.ImageReportStatus, round int64) scanv1.ImageResult {
 		return scanv1.ResultNotFound
 	case s.ScanStatus != hss.StatusSuccess:
 		return scanv1.ResultFailed
-	case s.FilesCount != nil:
-		return scanv1.ResultSucceeded
-	case s.StatisticsAttempts >= scanv1.MaxStatisticsAttempts:
+	case s.FilesCount == nil && s.StatisticsAttempts >= scanv1.MaxStatisticsAttempts:
 		return scanv1.ResultStatisticsUnavailable
+	case s.FilesCount == nil, s.Detail == "" && s.DetailAttempts < scanv1.MaxStatisticsAttempts:
+		return scanv1.ResultPending
 	}
-	return scanv1.ResultPending // scanned; its statistics are still to come
+	return scanv1.ResultSucceeded
 }
 
 // awaitingStatistics: the image's scan of this round succeeded and its file
 // statistics are to be read.
 func awaitingStatistics(s scanv1.ImageReportStatus, round int64) bool {
-	return s.Round == round && s.ScanStatus == hss.StatusSuccess && stateOf(s, round) == scanv1.ResultPending
+	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.FilesCount == nil && s.StatisticsAttempts < scanv1.MaxStatisticsAttempts
 }
 
 // roundDone: every member has its result in the round.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ func TestStateOfAnImageInARound(t *testing.T) {
 		{"last round's success", scanv1.ImageReportStatus{Round: 1, ScanStatus: "success", FilesCount: files, FilesSize: files}, scanv1.ResultPending},
 		{"scanned, statistics to come", scanv1.ImageReportStatus{Round: 2, ScanStatus: "success"}, scanv1.ResultPending},
 		{"scanned, one statistics failure", scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", StatisticsAttempts: 1}, scanv1.ResultPending},
-		{"succeeded", scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", FilesCount: files, FilesSize: files}, scanv1.ResultSucceeded},
+		{"succeeded", scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", FilesCount: files, FilesSize: files, Detail: "Summary"}, scanv1.ResultSucceeded},
+		{"statistics in, vulnerabilities to come", scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", FilesCount: files, FilesSize: files}, scanv1.ResultPending},
+		{"vulnerabilities given up", scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", FilesCount: files, FilesSize: files, DetailAttempts: 3}, scanv1.ResultSucceeded},
 		{"statistics given up", scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", StatisticsAttempts: 3}, scanv1.ResultStatisticsUnavailable},
 		{"download failed", scanv1.ImageReportStatus{Round: 2, ScanStatus: "download_failed"}, scanv1.ResultFailed},
 		{"oversized", scanv1.ImageReportStatus{Round: 2, ScanStatus: "image_oversized"}, scanv1.ResultFailed},
@@ -69,9 +72,9 @@ func members(statuses ...scanv1.ImageReportStatus) []*member {
 func TestSummaryCountsEveryMemberByItsResult(t *testing.T) {
 	ms := members(
 		scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", FilesCount: ptr(int64(3)), FilesSize: ptr(int64(3 << 30)),
-			Findings: &scanv1.Findings{Vulnerabilities: 5, MaliciousFiles: 1}},
+			Findings: &scanv1.Findings{Vulnerabilities: 5, MaliciousFiles: 1, Severities: &scanv1.Severities{High: 2, Medium: 3}}, Detail: "Summary"},
 		scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", FilesCount: ptr(int64(4)), FilesSize: ptr(int64(6 << 30)),
-			Findings: &scanv1.Findings{UnsafeSettings: 2}},
+			Findings: &scanv1.Findings{UnsafeSettings: 2, Severities: &scanv1.Severities{}}, Detail: "Summary"},
 		scanv1.ImageReportStatus{Round: 2, ScanStatus: "failed"},
 		scanv1.ImageReportStatus{Round: 2, ScanStatus: scanv1.ScanStatusNotFound},
 		scanv1.ImageReportStatus{Round: 2, ScanStatus: "success", StatisticsAttempts: 3, Findings: &scanv1.Findings{Vulnerabilities: 1}},
@@ -82,10 +85,11 @@ func TestSummaryCountsEveryMemberByItsResult(t *testing.T) {
 	got := summarize(ms, 2)
 	want := scanv1.ScanSummary{
 		Matched: 6, Succeeded: 2, Failed: 1, NotFound: 1, StatisticsUnavailable: 1, Pending: 1,
-		Findings:   scanv1.Findings{Vulnerabilities: 6, MaliciousFiles: 1, UnsafeSettings: 2},
+		Findings: scanv1.Findings{Vulnerabilities: 6, MaliciousFiles: 1, UnsafeSettings: 2,
+			Severities: &scanv1.Severities{High: 2, Medium: 3}},
 		TotalFiles: 7, TotalFileSize: 9 << 30, TotalSize: "9.0GiB",
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("summarize:\n got %+v\nwant %+v", got, want)
 	}
 	if roundDone(ms, 2) {
@@ -97,10 +101,10 @@ func TestSummaryCountsEveryMemberByItsResult(t *testing.T) {
 }
 
 func TestStatusImagesPutAttentionFirstWithinTheirBudget(t *testing.T) {
-	ok := scanv1.ImageReportStatus{Round: 1, ScanStatus: "success", FilesCount: ptr(int64(1)), FilesSize: ptr(int64(1))}
+	ok := scanv1.ImageReportStatus{Round: 1, ScanStatus: "success", FilesCount: ptr(int64(1)), FilesSize: ptr(int64(1)), Detail: "None"}
 	ms := members(ok, ok,
 		scanv1.ImageReportStatus{Round: 1, ScanStatus: "success", FilesCount: ptr(int64(1)), FilesSize: ptr(int64(1)),
-			Findings: &scanv1.Findings{MaliciousFiles: 2}},
+			Findings: &scanv1.Findings{MaliciousFiles: 2}, Detail: "None"},
 		scanv1.ImageReportStatus{Round: 1, ScanStatus: "failed", Message: "broken"},
 		scanv1.ImageReportStatus{},
 		scanv1.ImageReportStatus{Round: 1, ScanStatus: scanv1.ScanStatusNotFound})
@@ -231,16 +235,16 @@ func TestANewScanIsOneThatEndedInTheRound(t *testing.T) {
 }
 
 func TestAResultKeepsTheStatisticsOfTheSameImageID(t *testing.T) {
-	prev := scanv1.ImageReportStatus{Round: 1, ImageID: "sha256:a", ScanStatus: "success", FilesCount: ptr(int64(9)), FilesSize: ptr(int64(9 << 30)), Size: "9.0GiB"}
-	same := resultOf(hss.Image{ImageID: "sha256:a", ScanStatus: "success", LastScanAt: time.Now()}, prev, 2)
+	prev := scanv1.ImageReportStatus{Round: 1, ImageID: "sha256:a", ScanStatus: "success", FilesCount: ptr(int64(9)), FilesSize: ptr(int64(9 << 30)), Size: "9.0GiB", Detail: "Summary"}
+	same := resultOf(hss.Image{ImageID: "sha256:a", ScanStatus: "success", LastScanAt: time.Now()}, prev, 2, scanv1.VulnerabilitiesSummary)
 	if same.FilesCount == nil || *same.FilesSize != 9<<30 || same.Round != 2 || stateOf(same, 2) != scanv1.ResultSucceeded {
 		t.Errorf("same image ID: %+v", same)
 	}
-	changed := resultOf(hss.Image{ImageID: "sha256:b", ScanStatus: "success", LastScanAt: time.Now()}, prev, 2)
+	changed := resultOf(hss.Image{ImageID: "sha256:b", ScanStatus: "success", LastScanAt: time.Now()}, prev, 2, scanv1.VulnerabilitiesSummary)
 	if changed.FilesCount != nil || !awaitingStatistics(changed, 2) {
 		t.Errorf("new image ID: %+v", changed)
 	}
-	failed := resultOf(hss.Image{ImageID: "sha256:a", ScanStatus: "failed", ScanFailedDesc: "no", LastScanAt: time.Now()}, prev, 2)
+	failed := resultOf(hss.Image{ImageID: "sha256:a", ScanStatus: "failed", ScanFailedDesc: "no", LastScanAt: time.Now()}, prev, 2, scanv1.VulnerabilitiesSummary)
 	if failed.FilesCount != nil || failed.Message != "no" || stateOf(failed, 2) != scanv1.ResultFailed {
 		t.Errorf("failed: %+v", failed)
 	}

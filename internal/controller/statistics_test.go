@@ -96,6 +96,8 @@ func TestUndecodableStatisticsCompleteTheRoundAndNameTheImage(t *testing.T) {
 	h.g.Consistently(h.fileStats, time.Second, 50*time.Millisecond).Should(Equal(want))
 }
 
+// With spec.vulnerabilities None, the findings are the list's counts and
+// cost no call of their own.
 func TestFindingsAreRecordedPerImageAndSummedWithNoExtraCalls(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
@@ -108,7 +110,7 @@ func TestFindingsAreRecordedPerImageAndSummedWithNoExtraCalls(t *testing.T) {
 		f := findings[i]
 		img.Vulnerabilities, img.UnsafeSettings, img.MaliciousFiles = int32(f.Vulnerabilities), int32(f.UnsafeSettings), int32(f.MaliciousFiles)
 	})
-	h.scan("sec", scanv1.ImageScanSpec{Images: refs})
+	h.scan("sec", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesNone})
 
 	obj := h.readyInRound("sec", 1)
 

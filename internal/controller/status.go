@@ -71,6 +71,12 @@ func summarize(members []*member, round int64) scanv1.ScanSummary {
 			s.Vulnerabilities += f.Vulnerabilities
 			s.MaliciousFiles += f.MaliciousFiles
 			s.UnsafeSettings += f.UnsafeSettings
+			if f.Severities != nil {
+				if s.Severities == nil {
+					s.Severities = &scanv1.Severities{}
+				}
+				s.Severities.Add(*f.Severities)
+			}
 		}
 	}
 	s.TotalSize = HumanBytes(s.TotalFileSize)

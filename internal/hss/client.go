@@ -20,6 +20,12 @@ type Client interface {
 	FileStatistics(ctx context.Context, img Image) (FileStats, error)
 	// Synchronize asks HSS to refresh its image list of imageType from SWR.
 	Synchronize(ctx context.Context, imageType string) error
+	// Vulnerabilities lists what the image's last scan found, following
+	// pages.
+	Vulnerabilities(ctx context.Context, img Image) ([]Vulnerability, error)
+	// CVEs lists the CVE entries of one vulnerability, which are the same
+	// for every image it is found in.
+	CVEs(ctx context.Context, vulID string) ([]CVE, error)
 	// ServerTime converts a time on the manager's clock to HSS's, as HSS's
 	// answers tell it; false before any answer did.
 	ServerTime(local time.Time) (time.Time, bool)
@@ -85,6 +91,31 @@ type Findings struct {
 	Vulnerabilities int64
 	MaliciousFiles  int64
 	UnsafeSettings  int64
+}
+
+// Vulnerability is one entry of an image's vulnerability list, its texts
+// bounded and printable.
+type Vulnerability struct {
+	ID string
+	// RepairNecessity is immediate_repair, delay_repair or
+	// not_needed_repair.
+	RepairNecessity              string
+	App, Version, Path, Position string
+	Description, Solution, URL   string
+}
+
+// Repair necessities as HSS reports them.
+const (
+	RepairImmediate = "immediate_repair"
+	RepairDelay     = "delay_repair"
+	RepairNotNeeded = "not_needed_repair"
+)
+
+// CVE is one CVE entry of a vulnerability.
+type CVE struct {
+	ID        string
+	CVSS      float32
+	Published time.Time
 }
 
 // FileStats is an image's file statistics.

@@ -18,6 +18,9 @@ const (
 	OpListImages  Op = "list_images"
 	OpFileStats   Op = "file_statistics"
 	OpSynchronize Op = "synchronize"
+	// The findings' detail.
+	OpVulnerabilities Op = "list_vulnerabilities"
+	OpCVEs            Op = "list_cves"
 	// IAM's federation calls.
 	OpIDToken       Op = "iam_id_token"
 	OpSecurityToken Op = "iam_security_token"

@@ -10,9 +10,11 @@ type route struct {
 	op      Op
 	project string
 	imageID string
+	vulID   string
 }
 
-// routeOf matches the four paths the SDK's hss/v5 package sends. Anything
+// routeOf matches the paths the SDK's hss/v5 package sends for the calls
+// the simulator serves. Anything
 // else, including a known path with the wrong method, is OpUnknown.
 func routeOf(method, path string) route {
 	switch {
@@ -35,6 +37,10 @@ func routeOf(method, path string) route {
 		r.op = OpListImages
 	case len(seg) == 5 && seg[3] != "" && seg[4] == "files-statistics" && method == http.MethodGet:
 		r.op, r.imageID = OpFileStats, seg[3]
+	case len(seg) == 5 && seg[3] != "" && seg[4] == "vulnerabilities" && method == http.MethodGet:
+		r.op, r.imageID = OpVulnerabilities, seg[3]
+	case len(seg) == 6 && seg[3] == "vulnerability" && seg[4] != "" && seg[5] == "cve" && method == http.MethodGet:
+		r.op, r.vulID = OpCVEs, seg[4]
 	}
 	return r
 }

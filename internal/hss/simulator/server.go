@@ -29,6 +29,9 @@ type Server struct {
 	stats  counters
 	creds  credentials
 	iam    iam
+	// vulns is the vulnerability catalogue, indexed by vul_id.
+	vulns    []vulnerability
+	vulIndex map[string]int
 }
 
 // New returns a Server with an empty inventory.
@@ -42,6 +45,10 @@ func New(cfg Config) *Server {
 		s.clock = clock.RealClock{}
 	}
 	s.inv.records = map[key]*record{}
+	s.vulns, s.vulIndex = catalogue(cfg.Seed), map[string]int{}
+	for i, v := range s.vulns {
+		s.vulIndex[*v.info.VulId] = i
+	}
 	s.faults.rng = mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x5eed))
 	s.faults.set(cfg.Faults)
 	return s
@@ -139,7 +146,8 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 	if s.cfg.ProjectID != "" && rt.project != s.cfg.ProjectID {
 		return fail(errProject)
 	}
-	if r.Header.Get("region") == "" {
+	// The SDK sends no region header with the vulnerability list.
+	if r.Header.Get("region") == "" && rt.op != OpVulnerabilities {
 		return fail(badRequest("the region header is required"))
 	}
 	var out any
@@ -153,6 +161,10 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		out, e = s.fileStats(c)
 	case OpSynchronize:
 		out, e = s.synchronize(c)
+	case OpVulnerabilities:
+		out, e = s.listVulnerabilities(c)
+	case OpCVEs:
+		out, e = s.listCVEs(c)
 	}
 	if e != nil {
 		return fail(e)

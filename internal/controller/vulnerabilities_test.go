@@ -1,0 +1,178 @@
+package controller_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+var severityOfRepair = map[string]scanv1.Severity{
+	"immediate_repair": scanv1.SeverityHigh, "delay_repair": scanv1.SeverityMedium, "not_needed_repair": scanv1.SeverityLow,
+}
+
+// Each report holds what HSS listed: the counts by severity with Summary,
+// and with Details every vulnerability, highest severity first, with the
+// CVEs HSS gives for it.
+func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
+	for _, mode := range []scanv1.VulnerabilityDetail{scanv1.VulnerabilitiesSummary, scanv1.VulnerabilitiesDetails} {
+		t.Run(string(mode), func(t *testing.T) {
+			h := newHarness(t, simulator.Config{})
+			h.createSecret(validSecret())
+			counts := []int32{250, 12, 0}
+			refs := h.images("team", "app", len(counts), func(i int, img *simulator.Image) { img.Vulnerabilities = counts[i] })
+			h.scan("vulns", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: mode})
+			obj := h.readyInRound("vulns", 1)
+
+			var total scanv1.Severities
+			for _, rep := range h.reports(h.g, "vulns") {
+				img, _ := h.sim.Lookup(simulator.TypePrivate, "team", "app", rep.Spec.Image.Tag)
+				listed := h.sim.Vulnerabilities(img)
+				var want scanv1.Severities
+				var entries []scanv1.Vulnerability
+				for _, v := range listed {
+					e := scanv1.Vulnerability{
+						ID: *v.VulId, Severity: severityOfRepair[*v.RepairNecessity], Package: *v.AppName, Version: *v.Version,
+						Layer: *v.Position, Description: *v.Description, Solution: *v.Solution, URL: *v.Url,
+					}
+					if v.AppPath != nil {
+						e.Path = *v.AppPath
+					}
+					for _, c := range h.sim.CVEs(e.ID) {
+						e.CVEs = append(e.CVEs, scanv1.CVE{ID: *c.CveId, CVSS: strconv.FormatFloat(float64(*c.CvssScore), 'f', -1, 32)})
+					}
+					entries = append(entries, e)
+					switch e.Severity {
+					case scanv1.SeverityHigh:
+						want.High++
+					case scanv1.SeverityMedium:
+						want.Medium++
+					default:
+						want.Low++
+					}
+				}
+				h.g.Expect(rep.Status.Findings.Severities).To(HaveValue(Equal(want)), rep.Spec.Reference)
+				h.g.Expect(rep.Status.Detail).To(Equal(mode))
+				total.Add(want)
+				if mode == scanv1.VulnerabilitiesSummary {
+					h.g.Expect(rep.Status.Vulnerabilities).To(BeEmpty())
+					continue
+				}
+				rank := map[scanv1.Severity]int{scanv1.SeverityHigh: 0, scanv1.SeverityMedium: 1, scanv1.SeverityLow: 2}
+				slices.SortStableFunc(entries, func(a, b scanv1.Vulnerability) int {
+					if d := rank[a.Severity] - rank[b.Severity]; d != 0 {
+						return d
+					}
+					if a.ID < b.ID {
+						return -1
+					}
+					return 1
+				})
+				got := rep.Status.Vulnerabilities
+				for i := range got { // the publish times are compared below, as times
+					for j := range got[i].CVEs {
+						h.g.Expect(got[i].CVEs[j].Published).NotTo(BeNil())
+						got[i].CVEs[j].Published = nil
+					}
+				}
+				h.g.Expect(got).To(HaveLen(len(entries)))
+				for i := range entries {
+					h.g.Expect(got[i]).To(Equal(entries[i]), "%s: entry %d", rep.Spec.Reference, i)
+				}
+				h.g.Expect(rep.Status.VulnerabilitiesOmitted).To(BeZero())
+			}
+			h.g.Expect(obj.Status.Summary.Severities).To(HaveValue(Equal(total)))
+			h.g.Expect(h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)).To(Equal(2+1), "two pages of 250, one of 12, none for an image without")
+			if mode == scanv1.VulnerabilitiesSummary {
+				h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(BeZero())
+			}
+		})
+	}
+}
+
+// A vulnerability has the same CVEs in every image: a round of many
+// images reads them once per distinct vul_id, and a rescan not at all.
+func TestCVEsAreReadOncePerDistinctVulnerability(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	h.images("team", "app", 60, func(i int, img *simulator.Image) { img.Vulnerabilities = 40 })
+	h.scan("many", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.readyInRound("many", 1)
+
+	distinct := map[string]int{}
+	found, widest := 0, 0
+	for _, rep := range h.reports(h.g, "many") {
+		for _, v := range rep.Status.Vulnerabilities {
+			distinct[v.ID]++
+			widest = max(widest, distinct[v.ID])
+			found++
+		}
+	}
+	h.g.Expect(found).To(Equal(60 * 40))
+	h.g.Expect(len(distinct)).To(BeNumerically("<", found), "the images share vulnerabilities")
+	h.g.Expect(widest).To(BeNumerically(">=", 10), "one is found in many images")
+	h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(Equal(len(distinct)))
+
+	h.update("many", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+	h.readyInRound("many", 2)
+	h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(Equal(len(distinct)), "the rescan's CVEs come from the cache")
+	h.g.Expect(h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)).To(Equal(2*60), "a new scan's list is read again")
+}
+
+// An image with hundreds of vulnerabilities keeps, in its report, as many
+// as the byte bound holds, highest severity first, and says how many it
+// left out; the counts still cover them all.
+func TestAReportAtItsByteBoundSaysHowManyItLeftOut(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 1, func(_ int, img *simulator.Image) { img.Vulnerabilities = 900 })
+	h.scan("heavy", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.readyInRound("heavy", 1)
+
+	rep := h.reports(h.g, "heavy")["team/app:v0"]
+	kept, omitted := len(rep.Status.Vulnerabilities), int(rep.Status.VulnerabilitiesOmitted)
+	h.g.Expect(omitted).To(BeNumerically(">", 0))
+	h.g.Expect(kept + omitted).To(Equal(900))
+	data, err := json.Marshal(rep.Status.Vulnerabilities)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(len(data)).To(BeNumerically("<=", scanv1.MaxReportVulnerabilitiesBytes))
+	sev := rep.Status.Findings.Severities
+	h.g.Expect(sev.High+sev.Medium+sev.Low).To(Equal(int64(900)), "the counts cover what was left out")
+	if sev.High > 0 {
+		h.g.Expect(rep.Status.Vulnerabilities[0].Severity).To(Equal(scanv1.SeverityHigh), "highest first")
+	}
+	last := rep.Status.Vulnerabilities[kept-1].Severity
+	h.g.Expect(last).NotTo(Equal(scanv1.SeverityHigh), "the high ones fit; the ones left out are lower")
+}
+
+// The manager's cache of reports leaves the vulnerability lists out (they
+// are most of a report's size); a later round that keeps none still clears
+// the list on the server.
+func TestTheCacheOfReportsHoldsNoVulnerabilityLists(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 2, func(_ int, img *simulator.Image) { img.Vulnerabilities = 120 })
+	h.scan("lists", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.readyInRound("lists", 1)
+	for _, rep := range h.reports(h.g, "lists") {
+		h.g.Expect(rep.Status.Vulnerabilities).To(HaveLen(120))
+		cached := &scanv1.ImageReport{}
+		h.g.Expect(h.cache.Get(context.Background(), client.ObjectKeyFromObject(&rep), cached)).To(Succeed())
+		h.g.Expect(cached.Status.Vulnerabilities).To(BeEmpty())
+		h.g.Expect(cached.Status.Findings.Severities).NotTo(BeNil(), "the counts stay")
+	}
+
+	h.update("lists", func(o *scanv1.ImageScan) { o.Spec.Vulnerabilities = scanv1.VulnerabilitiesNone })
+	h.readyInRound("lists", 2)
+	for ref, rep := range h.reports(h.g, "lists") {
+		h.g.Expect(rep.Status.Vulnerabilities).To(BeEmpty(), ref)
+		h.g.Expect(rep.Status.Detail).To(Equal(scanv1.VulnerabilitiesNone))
+	}
+}
