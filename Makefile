@@ -80,12 +80,18 @@ envtest: ## Put kube-apiserver and etcd for tests into bin/ (downloaded, else bu
 .PHONY: test
 test: vet verify-generated envtest image installer tools ## Vet, check generated files, run every test on a real API server (the release artefacts too), and fuzz briefly.
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./... -count=1
+	$(MAKE) --no-print-directory test-tasks
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go -C hack/tools test ./... -count=1
 	$(MAKE) --no-print-directory fuzz
 
 .PHONY: test-quick
 test-quick: vet verify-generated envtest ## The operator's own tests on a real API server, without building the release artefacts or fuzzing.
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./... -count=1
+	$(MAKE) --no-print-directory test-tasks
+
+.PHONY: test-tasks
+test-tasks: envtest ## The reconciler's suite again, on the task calls that succeed the deprecated batch-scan.
+	HSS_TEST_BACKEND=tasks KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./internal/controller/ -count=1
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME.

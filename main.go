@@ -45,7 +45,7 @@ func main() {
 		limits                                hss.LimitOptions
 		opts                                  controller.Options
 		timeout                               time.Duration
-		iamEndpoint                           string
+		iamEndpoint, backend                  string
 		tenancy                               controller.Tenancy
 		allowedEndpoints, platformNamespaces  []string
 		workloadIdentity                      bool
@@ -73,6 +73,7 @@ func main() {
 	flag.IntVar(&limits.Burst, "hss-burst", 20, "Burst of HSS calls allowed per HSS project.")
 	flag.IntVar(&limits.MaxInFlight, "hss-max-inflight", 8, "Concurrent HSS calls allowed per HSS project.")
 	flag.DurationVar(&timeout, "hss-timeout", 30*time.Second, "Timeout of one HSS call.")
+	flag.StringVar(&backend, "hss-backend", hss.BackendBatchScan, "Family of HSS calls: batch-scan (deprecated by HSS, still served), tasks (its successors), or auto (batch-scan until HSS answers that it no longer exists, then tasks, per endpoint).")
 	flag.DurationVar(&limits.MaxWait, "hss-max-wait", 5*time.Second, "Longest a call waits for its identity's budget; a longer wait, or a pause HSS asked for, requeues the ImageScan instead.")
 	flag.DurationVar(&opts.EvidenceWindow, "evidence-window", 2*time.Minute, "After a batch-scan call whose outcome is unknown, how long to wait for HSS to show the round before asking again.")
 	flag.DurationVar(&opts.PassTimeout, "pass-timeout", 2*time.Minute, "Bound of the HSS calls of one reconcile.")
@@ -94,6 +95,11 @@ func main() {
 		defaults.CredentialsSecret = types.NamespacedName{Namespace: ns, Name: name}
 	}
 
+	switch backend {
+	case hss.BackendBatchScan, hss.BackendTasks, hss.BackendAuto:
+	default:
+		fail(log, fmt.Errorf("--hss-backend must be batch-scan, tasks or auto, got %q", backend), "invalid flag")
+	}
 	policy, err := hss.NewEndpointPolicy(allowedEndpoints)
 	if err != nil {
 		fail(log, err, "invalid flag")
@@ -133,7 +139,7 @@ func main() {
 	r := &controller.ImageScanReconciler{
 		Client:   mgr.GetClient(),
 		Events:   mgr.GetEventRecorder("imagescan-controller"),
-		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout, IAMEndpoint: iamEndpoint}),
+		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout, IAMEndpoint: iamEndpoint, Backend: backend}),
 		Defaults: defaults,
 		Tenancy:  tenancy,
 		Options:  opts,
@@ -147,7 +153,7 @@ func main() {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		fail(log, err, "unable to set up ready check")
 	}
-	log.Info("starting manager", "region", defaults.Region, "endpoint", defaults.Endpoint,
+	log.Info("starting manager", "region", defaults.Region, "endpoint", defaults.Endpoint, "backend", backend,
 		"allowedEndpoints", allowedEndpoints, "platformCredentialsRestricted", tenancy.RestrictPlatformCredentials,
 		"workloadIdentity", workloadIdentity)
 	if err := mgr.Start(ctx); err != nil {

@@ -13,6 +13,9 @@ const (
 	EventScanRequested       = "ScanRequested"
 	EventScanCompleted       = "ScanCompleted"
 	EventMaliciousFilesFound = "MaliciousFilesFound"
+	// EventBackendChanged: another family of HSS calls serves the
+	// ImageScan, e.g. after HSS retired batch-scan.
+	EventBackendChanged = "BackendChanged"
 )
 
 // Condition reasons.

@@ -71,6 +71,16 @@ type ImageReportStatus struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 
+	// FailureCode is why the scan failed, as HSS's code (scan_failed_code,
+	// from the registry image list of the task calls), e.g. download_failed.
+	// +optional
+	FailureCode string `json:"failureCode,omitempty"`
+
+	// SeverityLevel is HSS's own rating of the scanned image (Security, Low,
+	// Medium, High), where the registry image list gives it.
+	// +optional
+	SeverityLevel string `json:"severityLevel,omitempty"`
+
 	// LastScanTime is when the scan ended, as precisely as HSS reports it
 	// (milliseconds), on HSS's clock.
 	// +optional

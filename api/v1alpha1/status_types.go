@@ -44,6 +44,11 @@ type ImageScanStatus struct {
 	// +optional
 	LastCompletionTime *metav1.Time `json:"lastCompletionTime,omitempty"`
 
+	// Backend is the family of HSS calls that served the last pass:
+	// batch-scan, or tasks (their successors).
+	// +optional
+	Backend string `json:"backend,omitempty"`
+
 	// NextScanTime is when the interval starts the next round.
 	// +optional
 	NextScanTime *metav1.Time `json:"nextScanTime,omitempty"`

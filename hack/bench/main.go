@@ -11,6 +11,11 @@
 //     of them unchanged, and one over an explicit list of up to 1000 (the
 //     CRD's bound);
 //
+//   - tasks: the scale scenario's selector on the task calls;
+//
+//   - details: the same selector reading the vulnerabilities by severity,
+//     then in detail with their CVEs;
+//
 //   - many: --scans ImageScans of --scan-images images each;
 //
 //   - restart: the same, with the manager killed (SIGKILL) and started
@@ -72,7 +77,7 @@ func main() {
 func run() error {
 	var s settings
 	var scenarios string
-	flag.StringVar(&scenarios, "scenarios", "scale,details,many,restart,peer", "comma-separated scenarios to run")
+	flag.StringVar(&scenarios, "scenarios", "scale,tasks,details,many,restart,peer", "comma-separated scenarios to run")
 	flag.IntVar(&s.images, "images", 10000, "images of the scale scenario's ImageScan")
 	flag.IntVar(&s.scans, "scans", 500, "ImageScans of the many and restart scenarios")
 	flag.IntVar(&s.scanImages, "scan-images", 20, "images of each of those ImageScans")
@@ -111,7 +116,7 @@ func run() error {
 	for _, sc := range []struct {
 		name string
 		fn   func(settings) error
-	}{{"scale", benchScale}, {"details", benchDetails}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}} {
+	}{{"scale", benchScale}, {"tasks", benchTasks}, {"details", benchDetails}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}} {
 		if slices.Contains(s.scenarios, sc.name) {
 			if err := sc.fn(s); err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
@@ -157,6 +162,20 @@ func benchScale(s settings) error {
 		return fmt.Errorf("explicit list: %w", err)
 	}
 	fmt.Println(scaleRow(s, "explicit list", listed, false, rounds[0]))
+	return nil
+}
+
+// benchTasks runs the scale scenario's selector on the task calls that
+// succeed batch-scan.
+func benchTasks(s settings) error {
+	fmt.Printf("\n## On the task calls (--hss-backend=tasks)\n\n%s\n", scaleHeader)
+	progress("tasks: selector over %d images on the task calls", s.images)
+	rounds, err := measure(s, runSpec{images: privateImages("scale", s.images),
+		objects: []*scanv1.ImageScan{selectorScan("scale", "scale")}, imagesEach: s.images, backend: "tasks"})
+	if err != nil {
+		return err
+	}
+	fmt.Println(scaleRow(s, "selector, tasks", s.images, false, rounds[0]))
 	return nil
 }
 

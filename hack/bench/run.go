@@ -33,6 +33,8 @@ type runSpec struct {
 	// rescan asks every ImageScan for a second round once all are Ready,
 	// and measures that round on its own.
 	rescan bool
+	// backend is the manager's --hss-backend; batch-scan when empty.
+	backend string
 }
 
 // result is one round of a run.
@@ -84,6 +86,9 @@ func measure(s settings, spec runSpec) ([]result, error) {
 	r.args = append(sb.ManagerArgs(),
 		"--hss-qps="+strconv.FormatFloat(s.quota, 'f', -1, 64), "--hss-burst="+strconv.Itoa(int(s.quota)),
 		"--hss-max-inflight=8", "--min-poll-interval="+s.minPoll.String(), "--max-poll-interval="+s.maxPoll.String())
+	if spec.backend != "" {
+		r.args = append(r.args, "--hss-backend="+spec.backend)
+	}
 	if r.mgr, err = startProcess(s.manager, r.kubeconfig, r.args); err != nil {
 		return nil, err
 	}
@@ -202,6 +207,9 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 		}
 		res.ok[op] = byOutcome[simulator.OutcomeOK]
 	}
+	// Either family's scan requests and image lists count as such.
+	res.ok[simulator.OpBatchScan] += res.ok[simulator.OpScanTask]
+	res.ok[simulator.OpListImages] += res.ok[simulator.OpRegistryImages]
 	after, err := readWrites(ctx, r.sb.Env.Config)
 	if err != nil {
 		return res, err

@@ -46,16 +46,18 @@ func run() error {
 		qps       = flag.Float64("qps", 0, "request quota per second; 0 means unlimited")
 		errRate   = flag.Float64("error-rate", 0, "share of requests answered 500/503 (0..1)")
 		dropRate  = flag.Float64("drop-rate", 0, "share of connections closed without an answer (0..1)")
+		retire    = flag.Duration("retire-deprecated-after", -1, "answer batch-scan, the SWR image list and synchronize with 404 APIGW.0101 this long after starting (0: from the start; negative: never)")
 	)
 	flag.Parse()
 
 	cfg := simulator.Config{
-		ProjectID:    *project,
-		QueueDelay:   *queue,
-		ScanDuration: *scan,
-		FailureRate:  *failRate,
-		Seed:         *seed,
-		Faults:       simulator.Faults{Latency: *latency, QPS: *qps, ErrorRate: *errRate, DropRate: *dropRate},
+		ProjectID:        *project,
+		QueueDelay:       *queue,
+		ScanDuration:     *scan,
+		FailureRate:      *failRate,
+		Seed:             *seed,
+		Faults:           simulator.Faults{Latency: *latency, QPS: *qps, ErrorRate: *errRate, DropRate: *dropRate},
+		RetireDeprecated: *retire == 0,
 		OnRequest: func(r simulator.RequestRecord) {
 			log.Printf("%s %s %s op=%s status=%d outcome=%s took=%s",
 				r.ID, r.Method, r.Path, r.Op, r.Status, r.Outcome, r.Duration.Round(time.Microsecond))
@@ -75,6 +77,12 @@ func run() error {
 	}
 
 	sim := simulator.New(cfg)
+	if *retire > 0 {
+		time.AfterFunc(*retire, func() {
+			log.Print("the deprecated calls are retired: they answer 404 APIGW.0101")
+			sim.RetireDeprecated()
+		})
+	}
 	imgs := simulator.Generate(*images, *seed)
 	if *inventory != "" {
 		var err error

@@ -269,7 +269,7 @@ func TestABatchScanAppliedAfterTheTimeoutIsNotSentAgain(t *testing.T) {
 	refs := h.images("team", "app", 2, nil)
 	h.scan("app", scanv1.ImageScanSpec{Images: refs})
 	obj := h.readyInRound("app", 1)
-	h.g.Expect(h.sim.BatchScans()).To(HaveLen(1), "one request reached HSS")
+	h.g.Expect(h.scanRequests()).To(HaveLen(1), "one request reached HSS")
 	h.g.Expect(obj.Status.LastScanRequest.Attempts).To(Equal(int32(1)))
 	h.g.Expect(obj.Status.LastScanRequest.UnconfirmedSince).To(BeNil())
 }

@@ -40,7 +40,7 @@ func TestWrongCredentialsStallWithoutHotLoop(t *testing.T) {
 	msg := condition(obj, scanv1.ConditionReady).Message
 	h.g.Expect(msg).To(ContainSubstring("APIGW.0301"))
 	h.g.Expect(msg).NotTo(ContainSubstring("wrong"), "no secret in status")
-	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeUnauthorized)).To(Equal(1))
+	h.g.Expect(h.sim.Count(h.listOp(), simulator.OutcomeUnauthorized)).To(Equal(1))
 	h.g.Consistently(h.requests, time.Second, 50*time.Millisecond).Should(Equal(1), "a stalled object is not retried in a loop")
 	h.g.Expect(h.batchScans()).To(Equal(0))
 }
@@ -91,7 +91,7 @@ func TestThrottlingAndServerErrorBurstsAreRetriedWithoutLosingResults(t *testing
 
 			// A burst hits the next round's batch-scan and then its polls.
 			writes := h.recordWrites()
-			h.sim.FailNext(simulator.OpBatchScan, 2, tc.status)
+			h.sim.FailNext(h.scanOp(), 2, tc.status)
 			h.update("app", func(o *scanv1.ImageScan) {
 				o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"}
 			})
@@ -108,12 +108,12 @@ func TestThrottlingAndServerErrorBurstsAreRetriedWithoutLosingResults(t *testing
 				}
 				g.Expect(retrying).To(BeNumerically(">=", 1))
 			}, 10*time.Second).Should(Succeed())
-			h.sim.FailNext(simulator.OpListImages, 3, tc.status)
+			h.sim.FailNext(h.listOp(), 3, tc.status)
 			obj := h.readyInRound("app", 2)
 
 			h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
 			h.g.Expect(h.batchScans()).To(Equal(2), "one accepted batch-scan per round")
-			h.g.Expect(h.sim.BatchScans()).To(HaveLen(2))
+			h.g.Expect(h.scanRequests()).To(HaveLen(2))
 			h.g.Expect(h.fileStats()).To(Equal(2), "the rescan of unchanged images reads no statistics")
 			h.g.Expect(h.requests()).To(BeNumerically("<", 60), "retries are bounded")
 		})

@@ -134,12 +134,12 @@ const datePrecision = time.Second
 func resultOf(img hss.Image, prev scanv1.ImageReportStatus, round int64, mode scanv1.VulnerabilityDetail) scanv1.ImageReportStatus {
 	s := scanv1.ImageReportStatus{
 		Round: round, ImageID: img.ImageID, Digest: img.Digest, ScanStatus: img.ScanStatus,
-		Message: img.ScanFailedDesc, LastScanTime: microTime(img.LastScanAt),
+		Message: img.ScanFailedDesc, FailureCode: img.ScanFailedCode, LastScanTime: microTime(img.LastScanAt),
 	}
 	if img.ScanStatus != hss.StatusSuccess {
 		return s
 	}
-	s.Message = ""
+	s.Message, s.FailureCode, s.SeverityLevel = "", "", img.SeverityLevel
 	s.Findings = &scanv1.Findings{
 		Vulnerabilities: img.Findings.Vulnerabilities,
 		MaliciousFiles:  img.Findings.MaliciousFiles,

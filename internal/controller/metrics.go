@@ -31,12 +31,14 @@ var (
 		"When the last round finished, in seconds since the epoch.")
 	intervalGauge = objectGauge("imagescan_interval_seconds",
 		"The rescan interval of spec.interval; 0 when the object scans only on change.")
+	backendGauge = objectGauge("imagescan_backend",
+		"1 for the family of HSS calls that serves the ImageScan (batch-scan or tasks).", "backend")
 	vulnerabilitiesGauge = objectGauge("imagescan_vulnerabilities",
 		"Vulnerabilities the round's scans found, by severity (high, medium, low); absent unless spec.vulnerabilities reads them.", "severity")
 
 	objectGauges = []*prometheus.GaugeVec{
 		imagesGauge, findingsGauge, filesGauge, fileBytesGauge, readyGauge, stalledGauge, lastCompletionGauge, intervalGauge,
-		vulnerabilitiesGauge,
+		vulnerabilitiesGauge, backendGauge,
 	}
 )
 
@@ -74,6 +76,10 @@ func recordMetrics(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
 	} else {
 		// Not read: no series rather than a zero that reads as "none found".
 		vulnerabilitiesGauge.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
+	}
+	if st.Backend != "" {
+		backendGauge.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
+		backendGauge.WithLabelValues(ns, name, st.Backend).Set(1)
 	}
 	filesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFiles))
 	fileBytesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFileSize))

@@ -37,7 +37,7 @@ func objectSeries(g Gomega, namespace, name string) map[string]float64 {
 				continue
 			}
 			key := f.GetName()
-			if extra := labels["result"] + labels["kind"] + labels["severity"]; extra != "" {
+			if extra := labels["result"] + labels["kind"] + labels["severity"] + labels["backend"]; extra != "" {
 				key += "/" + extra
 			}
 			out[key] = value(m)
@@ -109,6 +109,7 @@ func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
 			"imagescan_stalled":                           0,
 			"imagescan_last_completion_timestamp_seconds": float64(obj.Status.LastCompletionTime.Unix()),
 			"imagescan_interval_seconds":                  3600,
+			"imagescan_backend/" + backend:                1,
 			"imagescan_vulnerabilities/high":              float64(sev.High),
 			"imagescan_vulnerabilities/medium":            float64(sev.Medium),
 			"imagescan_vulnerabilities/low":               float64(sev.Low),

@@ -26,6 +26,10 @@ func (r *ImageScanReconciler) notify(p *pass, old, st scanv1.ImageScanStatus) {
 	if round != nil && round.CompletedAt != nil && (prev == nil || prev.Round != round.Round || prev.CompletedAt == nil) {
 		r.announce(p, st, event)
 	}
+	if old.Backend != "" && st.Backend != old.Backend {
+		event(corev1.EventTypeNormal, scanv1.EventBackendChanged, "Serve", fmt.Sprintf(
+			"HSS now serves this ImageScan through the %s calls (before: %s); a round in flight goes on without a new scan request", st.Backend, old.Backend))
+	}
 	before := apimeta.FindStatusCondition(old.Conditions, scanv1.ConditionReady)
 	after := apimeta.FindStatusCondition(st.Conditions, scanv1.ConditionReady)
 	if after != nil && after.Reason == scanv1.ReasonAuthFailed && (before == nil || before.Reason != after.Reason) {

@@ -92,9 +92,9 @@ func TestImageScansShareTheProjectRateLimit(t *testing.T) {
 	}
 	// Each client polls every 20ms: together they ask for far more than the
 	// quota, and only the limiter they share keeps them under it.
-	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeOK)).To(BeNumerically(">", 25))
-	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeThrottled)).To(Equal(0))
-	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeThrottled)).To(Equal(0))
+	h.g.Expect(h.sim.Count(h.listOp(), simulator.OutcomeOK)).To(BeNumerically(">", 25))
+	h.g.Expect(h.sim.Count(h.listOp(), simulator.OutcomeThrottled)).To(Equal(0))
+	h.g.Expect(h.sim.Count(h.scanOp(), simulator.OutcomeThrottled)).To(Equal(0))
 	h.g.Expect(h.sim.Count(simulator.OpFileStats, simulator.OutcomeThrottled)).To(Equal(0))
 }
 
@@ -131,9 +131,9 @@ func TestInterruptedChunkedSendResumesWithTheRest(t *testing.T) {
 	h.clock.Step(3 * time.Minute) // the lost chunk never shows in HSS
 	done := h.readyInRound("big", 1)
 	h.g.Expect(done.Status.Summary.Succeeded).To(Equal(int32(len(refs))))
-	scans := h.sim.BatchScans()
+	scans := h.scanRequests()
 	h.g.Expect(scans).To(HaveLen(2))
-	h.g.Expect(scans[1].Request.ImageInfoList).To(HaveValue(HaveLen(50)), "only the images of the lost chunk")
+	h.g.Expect(scans[1].named).To(Equal(50), "only the images of the lost chunk")
 }
 
 func TestImageHSSNeverStartsScanningFailsAfterTheStartTimeout(t *testing.T) {

@@ -104,8 +104,8 @@ func TestARoundWritesStatusThreeTimes(t *testing.T) {
 	h.scan("s", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
 	h.accepted("s", 1)
 	// Let it poll while HSS scans.
-	polls := h.sim.Count(simulator.OpListImages, simulator.OutcomeOK)
-	h.g.Eventually(func() int { return h.sim.Count(simulator.OpListImages, simulator.OutcomeOK) }, 10*time.Second).
+	polls := h.sim.Count(h.listOp(), simulator.OutcomeOK)
+	h.g.Eventually(func() int { return h.sim.Count(h.listOp(), simulator.OutcomeOK) }, 10*time.Second).
 		Should(BeNumerically(">=", polls+3))
 	h.readyInRound("s", 1)
 

@@ -69,7 +69,7 @@ func TestExplicitListScanEndsReadyWithFileStatistics(t *testing.T) {
 	}))
 	h.g.Expect(h.batchScans()).To(Equal(1))
 	h.g.Expect(h.fileStats()).To(Equal(3))
-	h.g.Expect(h.sim.BatchScans()[0].Request.ImageInfoList).To(HaveValue(HaveLen(3)))
+	h.g.Expect(h.scanRequests()[0].named).To(Equal(3))
 
 	var events eventsv1.EventList
 	h.g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(h.ns))).To(Succeed())
@@ -107,10 +107,10 @@ func TestSelectorScanCoversEveryMatchingImage(t *testing.T) {
 	}
 	h.g.Expect(h.reports(h.g, "payments")).To(HaveLen(4))
 	h.g.Expect(h.batchScans()).To(Equal(1))
-	req := h.sim.BatchScans()[0].Request
-	h.g.Expect(req.OperateAll).To(HaveValue(BeTrue()))
-	h.g.Expect(req.Namespace).To(HaveValue(Equal("payments")))
-	h.g.Expect(req.StartLatestUpdateTime).To(HaveValue(Equal(time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC).UnixMilli())))
+	req := h.scanRequests()[0]
+	h.g.Expect(req.all).To(BeTrue())
+	h.g.Expect(req.namespace).To(Equal("payments"))
+	h.g.Expect(req.updatedFrom).To(HaveValue(Equal(time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC).UnixMilli())))
 	h.g.Expect(h.fileStats()).To(Equal(4))
 }
 
@@ -181,5 +181,5 @@ func TestSyncFromSWRRevealsImagesBeforeTheRound(t *testing.T) {
 		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
 		g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
 	})
-	h.g.Expect(h.sim.Count(simulator.OpSynchronize, simulator.OutcomeOK)).To(Equal(1))
+	h.g.Expect(h.sim.Count(h.syncOp(), simulator.OutcomeOK)).To(Equal(1))
 }

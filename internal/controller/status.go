@@ -31,6 +31,10 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 		LastCompletionTime:  old.LastCompletionTime,
 		Summary:             old.Summary,
 		Images:              old.Images,
+		Backend:             old.Backend,
+	}
+	if p.client != nil {
+		st.Backend = p.client.Backend()
 	}
 	round := st.LastScanRequest
 	if p.loaded {

@@ -29,6 +29,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
+
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
@@ -37,6 +39,15 @@ import (
 )
 
 var env *testenv.Env
+
+// backend is the family of HSS calls the suite runs on: HSS_TEST_BACKEND,
+// batch-scan by default. make test runs the suite on each.
+var backend = func() string {
+	if b := os.Getenv("HSS_TEST_BACKEND"); b != "" {
+		return b
+	}
+	return hss.BackendBatchScan
+}()
 
 func TestMain(m *testing.M) {
 	// Controller logs go to stderr with HSS_TEST_LOG=1.
@@ -105,9 +116,9 @@ func newHarnessWith(t *testing.T, cfg simulator.Config, adjust func(h *harness, 
 	srv := httptest.NewServer(h.sim)
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
-	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Clock: h.clock})
+	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Clock: h.clock, Backend: backend})
 	if len(limits) > 0 {
-		h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Limits: limits[0], Clock: h.clock})
+		h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Limits: limits[0], Clock: h.clock, Backend: backend})
 	}
 
 	h.ns = fmt.Sprintf("test-%d", nsCounter.Add(1))
@@ -261,8 +272,57 @@ func round(obj *scanv1.ImageScan) int64 {
 	return obj.Status.LastScanRequest.Round
 }
 
-func (h *harness) batchScans() int { return h.sim.Count(simulator.OpBatchScan, simulator.OutcomeOK) }
-func (h *harness) fileStats() int  { return h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK) }
+// The simulator's operations of the suite's backend.
+func (h *harness) scanOp() simulator.Op {
+	if backend == hss.BackendTasks {
+		return simulator.OpScanTask
+	}
+	return simulator.OpBatchScan
+}
+
+func (h *harness) listOp() simulator.Op {
+	if backend == hss.BackendTasks {
+		return simulator.OpRegistryImages
+	}
+	return simulator.OpListImages
+}
+
+func (h *harness) syncOp() simulator.Op {
+	if backend == hss.BackendTasks {
+		return simulator.OpSyncTask
+	}
+	return simulator.OpSynchronize
+}
+
+// batchScans counts the scan requests HSS accepted, of either family.
+func (h *harness) batchScans() int {
+	return h.sim.Count(simulator.OpBatchScan, simulator.OutcomeOK) + h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)
+}
+
+// scanRequest is an accepted scan request of either family: whether it
+// selected by criteria, the images it named, and its criteria.
+type scanRequest struct {
+	all         bool
+	named       int
+	namespace   string
+	updatedFrom *int64
+}
+
+func (h *harness) scanRequests() []scanRequest {
+	var out []scanRequest
+	for _, r := range h.sim.BatchScans() {
+		q := r.Request
+		out = append(out, scanRequest{all: ptr.Deref(q.OperateAll, false), named: len(ptr.Deref(q.ImageInfoList, nil)),
+			namespace: ptr.Deref(q.Namespace, ""), updatedFrom: q.StartLatestUpdateTime})
+	}
+	for _, r := range h.sim.ScanTasks() {
+		q, qi := r.Request, ptr.Deref(r.Request.QueryInfo, model.CreateManualImageScanTaskReqInfoQueryInfo{})
+		out = append(out, scanRequest{all: ptr.Deref(q.IsAll, false), named: len(ptr.Deref(q.ImageInfo, nil)),
+			namespace: ptr.Deref(qi.Namespace, ""), updatedFrom: qi.StartLatestUpdateTime})
+	}
+	return out
+}
+func (h *harness) fileStats() int { return h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK) }
 
 // reports returns the ImageScan's reports by image reference
 // (organisation/name:tag), read from the API server, and checks that each

@@ -91,12 +91,25 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) error {
 	round := p.round
 	req := batchScanRequest(p.obj.Spec)
+	if req.All {
+		req.Members = memberRefs(p.members, round.Round)
+	}
 	if resuming && round.Attempts > 0 {
 		listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec))
 		if err != nil {
 			return fromHSS(err)
 		}
 		missing, reached := withoutEvidence(p, listed)
+		if !reached {
+			// The task calls keep a record of each request, which shows
+			// before its images do.
+			if reached, err = p.client.RequestSeen(ctx, hssStart(round).Add(-datePrecision), req); err != nil {
+				return fromHSS(err)
+			}
+			if reached {
+				missing = nil
+			}
+		}
 		switch {
 		case reached && (req.All || len(missing) == 0):
 			round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil
@@ -167,6 +180,18 @@ func refsOf(keys map[imageKey]bool, refs []hss.ImageRef) []hss.ImageRef {
 		}
 	}
 	return out
+}
+
+// memberRefs names the members HSS lists, for a scan request that must
+// name them.
+func memberRefs(members []*member, round int64) []hss.ImageRef {
+	var refs []hss.ImageRef
+	for _, m := range members {
+		if stateOf(m.status, round) != scanv1.ResultNotFound {
+			refs = append(refs, hss.ImageRef{Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID})
+		}
+	}
+	return refs
 }
 
 // countListed counts the members HSS lists: those it can be asked to scan.

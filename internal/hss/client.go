@@ -29,7 +29,27 @@ type Client interface {
 	// ServerTime converts a time on the manager's clock to HSS's, as HSS's
 	// answers tell it; false before any answer did.
 	ServerTime(local time.Time) (time.Time, bool)
+	// Backend names the family of calls that serves the client now:
+	// BackendBatchScan or BackendTasks.
+	Backend() string
+	// RequestSeen reports whether HSS shows req as made at or after since
+	// (on HSS's clock): a manual scan task of its first task's size. False
+	// where the calls leave no such record (batch-scan).
+	RequestSeen(ctx context.Context, since time.Time, req BatchScanRequest) (bool, error)
 }
+
+// The two families of calls a client can be built on.
+const (
+	// BackendBatchScan: batch-scan, the SWR image list and synchronize,
+	// which HSS has marked deprecated.
+	BackendBatchScan = "batch-scan"
+	// BackendTasks: their successors, the image scan and synchronise tasks
+	// and the registry image list.
+	BackendTasks = "tasks"
+	// BackendAuto: batch-scan while HSS serves it, the tasks from the first
+	// answer that says it no longer does, remembered per endpoint.
+	BackendAuto = "auto"
+)
 
 // ImageRef names one image for batch-scan.
 type ImageRef struct {
@@ -62,6 +82,10 @@ type BatchScanRequest struct {
 	// All selects operate_all with Filter's criteria; Images must be empty.
 	All    bool
 	Filter Filter
+	// Members are the images Filter matched when the round started, for a
+	// family of calls that cannot express every criterion (the scan task's
+	// query has no latest_version): it names them instead.
+	Members []ImageRef
 }
 
 // Image is one entry of the HSS image list.
@@ -76,6 +100,11 @@ type Image struct {
 	InstanceURL    string
 	ScanStatus     string
 	ScanFailedDesc string
+	// ScanFailedCode and SeverityLevel come with the registry image list
+	// only: why a scan failed, as a code, and HSS's rating of the image
+	// (Security, Low, Medium, High).
+	ScanFailedCode string
+	SeverityLevel  string
 	Size           int64
 	LatestVersion  bool
 	UpdatedAt      time.Time

@@ -21,8 +21,13 @@ var (
 		Name: "hss_throttled_total",
 		Help: "HSS API calls answered with a throttling error.",
 	}, []string{"operation"})
+
+	backendSwitches = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hss_backend_switches_total",
+		Help: "Endpoints whose clients moved from batch-scan to the task calls, because HSS answered that a deprecated call no longer exists.",
+	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(requestsTotal, requestDuration, throttledTotal)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, throttledTotal, backendSwitches)
 }

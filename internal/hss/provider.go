@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
@@ -67,6 +68,9 @@ type Options struct {
 	IAMEndpoint string
 	// Transport, when set, replaces each client's own HTTP transport.
 	Transport http.RoundTripper
+	// Backend is the family of calls clients are built on: BackendBatchScan
+	// (the default), BackendTasks or BackendAuto.
+	Backend string
 	// Clock is the manager's clock, which HSS's is compared with; replaced
 	// by tests.
 	Clock clock.PassiveClock
@@ -84,17 +88,22 @@ type Provider struct {
 	clients  map[string]*entry
 	building map[string]*build
 	swept    time.Time
+	// retired says, per endpoint, that HSS answered a deprecated call with
+	// "API does not exist" (BackendAuto).
+	retired map[string]*atomic.Bool
 }
 
 type entry struct {
-	client *sdkClient
+	client Client
+	base   *sdkClient
 	used   time.Time
 }
 
 // build is a client being built; done closes when client or err is set.
 type build struct {
 	done   chan struct{}
-	client *sdkClient
+	client Client
+	base   *sdkClient
 	err    error
 }
 
@@ -112,7 +121,8 @@ func NewProvider(opts Options) *Provider {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	return &Provider{opts: opts, limiters: limiters{opts: opts.Limits}, clients: map[string]*entry{}, building: map[string]*build{}}
+	return &Provider{opts: opts, limiters: limiters{opts: opts.Limits}, clients: map[string]*entry{}, building: map[string]*build{},
+		retired: map[string]*atomic.Bool{}}
 }
 
 // Client returns the cached client of t, building it on first use. A build
@@ -167,8 +177,8 @@ func (p *Provider) finish(t Target, b *build) {
 				p.drop(k, e)
 			}
 		}
-		p.clients[key] = &entry{client: c, used: p.opts.Clock.Now()}
-		b.client = c
+		b.client, b.base = p.family(t, c), c
+		p.clients[key] = &entry{client: b.client, base: c, used: p.opts.Clock.Now()}
 	}
 	p.mu.Unlock()
 	close(b.done)
@@ -187,7 +197,7 @@ func (p *Provider) sweep(now time.Time) {
 			p.drop(k, e)
 			continue
 		}
-		used[e.client.budget] = true
+		used[e.base.budget] = true
 	}
 	p.limiters.keep(used)
 }
@@ -196,9 +206,30 @@ func (p *Provider) sweep(now time.Time) {
 // holding it may go on using it.
 func (p *Provider) drop(key string, e *entry) {
 	delete(p.clients, key)
-	if e.client.transport != nil {
-		e.client.transport.CloseIdleConnections()
+	if e.base.transport != nil {
+		e.base.transport.CloseIdleConnections()
 	}
+}
+
+// family wraps a client in the family of calls the provider is set to; the
+// caller holds p.mu.
+func (p *Provider) family(t Target, c *sdkClient) Client {
+	switch p.opts.Backend {
+	case BackendTasks:
+		return &tasksClient{c}
+	case BackendAuto:
+		endpoint := t.Endpoint
+		if endpoint == "" {
+			endpoint = "region:" + t.Region
+		}
+		flag, ok := p.retired[endpoint]
+		if !ok {
+			flag = &atomic.Bool{}
+			p.retired[endpoint] = flag
+		}
+		return &autoClient{batch: c, tasks: &tasksClient{c}, retired: flag}
+	}
+	return c
 }
 
 // Size reports how many clients and limiters the provider holds.

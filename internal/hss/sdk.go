@@ -120,6 +120,13 @@ func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
 
 func (c *sdkClient) ServerTime(local time.Time) (time.Time, bool) { return c.clock.at(local) }
 
+func (c *sdkClient) Backend() string { return BackendBatchScan }
+
+// RequestSeen: batch-scan leaves no record to look at.
+func (c *sdkClient) RequestSeen(context.Context, time.Time, BatchScanRequest) (bool, error) {
+	return false, nil
+}
+
 func (c *sdkClient) Synchronize(ctx context.Context, imageType string) error {
 	err := c.call(ctx, OpSynchronize, func() error {
 		_, err := c.api.RunImageSynchronize(&model.RunImageSynchronizeRequest{

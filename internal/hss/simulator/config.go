@@ -34,6 +34,15 @@ type Config struct {
 	// IdentityProviders are the IAM identity providers the federation calls
 	// accept, by ID.
 	IdentityProviders map[string]IdentityProvider
+	// RetireDeprecated answers batch-scan, the SWR image list and
+	// synchronize with 404 APIGW.0101 from the start, as HSS will once it
+	// turns them off; Server.RetireDeprecated does so at a chosen moment.
+	RetireDeprecated bool
+	// TaskListDelay is how long a new task takes to show in
+	// ListImageScanTask, and TaskStartDelay to queue its images; zero does
+	// either at once.
+	TaskListDelay  time.Duration
+	TaskStartDelay time.Duration
 	// OnRequest, when set, is called once per request after it is answered.
 	OnRequest func(RequestRecord)
 }

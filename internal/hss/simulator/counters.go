@@ -70,11 +70,26 @@ type BatchScanRecord struct {
 	Ignored int
 }
 
-// counters tallies requests and remembers batch-scan requests.
+// counters tallies requests and remembers scan requests of both families.
 type counters struct {
 	mu     sync.Mutex
 	counts map[Op]map[Outcome]int
 	scans  []BatchScanRecord
+	tasks  []TaskRecord
+}
+
+func (c *counters) recordTask(r TaskRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tasks = append(c.tasks, r)
+}
+
+// ScanTasks returns the accepted CreateManualImageScanTask requests in
+// arrival order.
+func (s *Server) ScanTasks() []TaskRecord {
+	s.stats.mu.Lock()
+	defer s.stats.mu.Unlock()
+	return slices.Clone(s.stats.tasks)
 }
 
 func (c *counters) add(op Op, o Outcome) {
@@ -126,4 +141,5 @@ func (s *Server) ResetCounts() {
 	defer s.stats.mu.Unlock()
 	s.stats.counts = nil
 	s.stats.scans = nil
+	s.stats.tasks = nil
 }

@@ -6,7 +6,8 @@ import "time"
 // the two always agree on which images a set of criteria names.
 //
 // Semantics (the simulator's choice where the API reference is silent):
-// string fields match exactly when set; LatestVersion keeps only the most
+// string fields match exactly when set (an empty Type matches every type,
+// as the registry image list allows); LatestVersion keeps only the most
 // recently updated tag of each (type, namespace, name) repository; MaxSize
 // keeps images no larger than the value; the time bounds are inclusive, in
 // Unix milliseconds, on latest_update_time and latest_scan_time, and an image
@@ -33,7 +34,7 @@ type view struct {
 }
 
 func (f Filter) match(v view) bool {
-	return v.Type == f.Type &&
+	return exact(f.Type, v.Type) &&
 		exact(f.Namespace, v.Namespace) &&
 		exact(f.Name, v.Name) &&
 		exact(f.Version, v.Tag) &&

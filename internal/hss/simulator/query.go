@@ -24,11 +24,19 @@ type listQuery struct {
 // are accepted and ignored: the simulator models no instance names or
 // findings.
 func parseListQuery(q url.Values) (listQuery, *apiError) {
+	return parseQuery(q, minLimit, false)
+}
+
+// parseQuery reads a list's filters and paging; lowest is the list's least
+// limit, and with anyType an image_type of "any" selects every type.
+func parseQuery(q url.Values, lowest int, anyType bool) (listQuery, *apiError) {
 	lq := listQuery{limit: defaultLimit}
 	f := &lq.filter
 	var e *apiError
-	if f.Type, e = imageType(q.Get("image_type")); e != nil {
-		return lq, e
+	if t := q.Get("image_type"); !(anyType && t == "any") {
+		if f.Type, e = imageType(t); e != nil {
+			return lq, e
+		}
 	}
 	f.Namespace, f.Name, f.Version = q.Get("namespace"), q.Get("image_name"), q.Get("image_version")
 	f.ScanStatus, f.InstanceID = q.Get("scan_status"), q.Get("instance_id")
@@ -56,7 +64,7 @@ func parseListQuery(q url.Values) (listQuery, *apiError) {
 	if lq.offset, e = intIn(q, "offset", 0, 0, maxOffset); e != nil {
 		return lq, e
 	}
-	if lq.limit, e = intIn(q, "limit", defaultLimit, minLimit, maxLimit); e != nil {
+	if lq.limit, e = intIn(q, "limit", defaultLimit, lowest, maxLimit); e != nil {
 		return lq, e
 	}
 	return lq, nil

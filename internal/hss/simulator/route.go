@@ -35,6 +35,14 @@ func routeOf(method, path string) route {
 		r.op = OpSynchronize
 	case len(seg) == 4 && seg[3] == "swr-repository" && method == http.MethodGet:
 		r.op = OpListImages
+	case len(seg) == 4 && seg[3] == "tasks" && method == http.MethodGet:
+		r.op = OpListTasks
+	case len(seg) == 5 && seg[3] == "image-scan" && seg[4] == "tasks" && method == http.MethodPost:
+		r.op = OpScanTask
+	case len(seg) == 5 && seg[3] == "image-sync" && seg[4] == "tasks" && method == http.MethodPost:
+		r.op = OpSyncTask
+	case len(seg) == 5 && seg[3] == "registries" && seg[4] == "images" && method == http.MethodGet:
+		r.op = OpRegistryImages
 	case len(seg) == 5 && seg[3] != "" && seg[4] == "files-statistics" && method == http.MethodGet:
 		r.op, r.imageID = OpFileStats, seg[3]
 	case len(seg) == 5 && seg[3] != "" && seg[4] == "vulnerabilities" && method == http.MethodGet:

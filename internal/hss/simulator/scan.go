@@ -10,10 +10,13 @@ import (
 // derived from the clock, so a fake clock can step a scan through its states.
 type scanJob struct {
 	count     int           // scans started so far; 0 means never scanned
-	requested time.Time     // when the latest batch-scan picked the image up
+	requested time.Time     // when the latest request queued the image
 	outcome   Status        // terminal status the latest scan will reach
 	prevDone  time.Time     // completion of the scan before, for latest_scan_time
 	scanFor   time.Duration // the image's own scan duration; zero takes the configured one
+	// prev is the state before the latest request, shown until the image
+	// is queued (a task may queue its images later than it is created).
+	prev ScanState
 }
 
 // timing is the simulated scanner's speed.
@@ -33,6 +36,10 @@ func (j scanJob) state(now time.Time, t timing) ScanState {
 		done = started.Add(j.scanFor)
 	}
 	switch {
+	case now.Before(j.requested):
+		prev := j.prev
+		prev.Scans = j.count
+		return prev
 	case now.Before(started):
 		st.Status = StatusWaiting
 	case now.Before(done):
@@ -48,13 +55,19 @@ func (j scanJob) state(now time.Time, t timing) ScanState {
 // restart begins a new scan unless one is already waiting or running, and
 // reports whether it did.
 func (j *scanJob) restart(now time.Time, t timing, outcome Status, scanFor time.Duration) bool {
+	return j.restartAt(now, now, t, outcome, scanFor)
+}
+
+// restartAt is restart for a scan queued at at (a rate-limited task queues
+// its images one after another), no earlier than now.
+func (j *scanJob) restartAt(now, at time.Time, t timing, outcome Status, scanFor time.Duration) bool {
 	cur := j.state(now, t)
 	if cur.Status == StatusWaiting || cur.Status == StatusScanning {
 		return false
 	}
-	j.prevDone = cur.LastScanAt
+	j.prevDone, j.prev = cur.LastScanAt, cur
 	j.count++
-	j.requested = now
+	j.requested = at
 	j.outcome = outcome
 	j.scanFor = scanFor
 	return true

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	mrand "math/rand/v2"
@@ -32,6 +33,9 @@ type Server struct {
 	// vulns is the vulnerability catalogue, indexed by vul_id.
 	vulns    []vulnerability
 	vulIndex map[string]int
+	tasks    taskList
+	// retired: the deprecated calls answer 404 (RetireDeprecated).
+	retired atomic.Bool
 }
 
 // New returns a Server with an empty inventory.
@@ -51,6 +55,7 @@ func New(cfg Config) *Server {
 	}
 	s.faults.rng = mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x5eed))
 	s.faults.set(cfg.Faults)
+	s.retired.Store(cfg.RetireDeprecated)
 	return s
 }
 
@@ -125,7 +130,7 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		a.retryAfter = v.retryAfter
 		return a
 	}
-	if rt.op == OpUnknown {
+	if rt.op == OpUnknown || deprecated[rt.op] && s.retired.Load() {
 		return fail(errNoAPI)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
@@ -146,8 +151,8 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 	if s.cfg.ProjectID != "" && rt.project != s.cfg.ProjectID {
 		return fail(errProject)
 	}
-	// The SDK sends no region header with the vulnerability list.
-	if r.Header.Get("region") == "" && rt.op != OpVulnerabilities {
+	// The SDK sends no region header with these.
+	if r.Header.Get("region") == "" && rt.op != OpVulnerabilities && rt.op != OpListTasks && rt.op != OpRegistryImages {
 		return fail(badRequest("the region header is required"))
 	}
 	var out any
@@ -165,6 +170,14 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		out, e = s.listVulnerabilities(c)
 	case OpCVEs:
 		out, e = s.listCVEs(c)
+	case OpScanTask:
+		out, e = s.createScanTask(c)
+	case OpSyncTask:
+		out, e = s.createSyncTask(c)
+	case OpListTasks:
+		out, e = s.listTasks(c)
+	case OpRegistryImages:
+		out, e = s.listRegistryImages(c)
 	}
 	if e != nil {
 		return fail(e)

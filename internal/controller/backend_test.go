@@ -1,0 +1,109 @@
+package controller_test
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/controller"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+// auto builds the harness's clients on the auto backend, whatever the
+// suite's.
+func auto(h *harness, r *controller.ImageScanReconciler) {
+	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Clock: h.clock, Backend: hss.BackendAuto})
+	r.HSS = h.provider
+}
+
+func (h *harness) exactStatistics(name string) {
+	h.t.Helper()
+	for ref, rep := range h.reports(h.g, name) {
+		img, _ := h.sim.Lookup(simulator.TypePrivate, rep.Spec.Image.Namespace, rep.Spec.Image.Name, rep.Spec.Image.Tag)
+		h.g.Expect(rep.Status.FilesSize).To(HaveValue(Equal(img.FilesSize)), ref)
+		h.g.Expect(rep.Status.FilesCount).To(HaveValue(Equal(img.FilesNum)), ref)
+	}
+}
+
+// HSS retires batch-scan between two rounds: under auto, the second round
+// is served by the task calls, with one scan request per round and exact
+// statistics, and the ImageScan says so.
+func TestAutoMovesToTheTaskCallsWhenHSSRetiresBatchScanBetweenRounds(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{}, auto)
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 3, func(i int, img *simulator.Image) { withRealSizes(i, img) })
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	obj := h.readyInRound("app", 1)
+	h.g.Expect(obj.Status.Backend).To(Equal(hss.BackendBatchScan))
+	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeOK)).To(Equal(1))
+
+	h.sim.RetireDeprecated()
+	h.update("app", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "after"} })
+	obj = h.readyInRound("app", 2)
+	h.g.Expect(obj.Status.Backend).To(Equal(hss.BackendTasks))
+	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeOK)).To(Equal(1), "no batch-scan after its retirement")
+	h.g.Expect(h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(1), "one scan task for round 2")
+	h.g.Expect(h.sim.Count(simulator.OpListImages, simulator.OutcomeNotFound)).To(Equal(1),
+		"one answer taught the switch: the list that fixes round 2's members")
+	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeNotFound)).To(BeZero())
+	h.exactStatistics("app")
+	h.g.Eventually(func(g Gomega) {
+		g.Expect(h.eventNotes(g, scanv1.EventBackendChanged)).To(ConsistOf(ContainSubstring("through the tasks calls")))
+	}, 10*time.Second).Should(Succeed())
+}
+
+// HSS retires batch-scan while a round it accepted runs: the round is
+// followed on the registry image list and completes without a second scan
+// request.
+func TestAutoCompletesARoundInFlightWhenBatchScanIsRetired(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{}, auto)
+	h.createSecret(validSecret())
+	h.images("team", "app", 4, func(i int, img *simulator.Image) { withRealSizes(i%3, img) })
+	h.scan("app", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
+	h.accepted("app", 1)
+	h.sim.RetireDeprecated()
+	h.finishScans()
+	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+	})
+	h.g.Expect(obj.Status.Backend).To(Equal(hss.BackendTasks))
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(4)))
+	h.g.Expect(h.batchScans()).To(Equal(1), "the round's one request, by batch-scan")
+	h.g.Expect(h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(BeZero())
+	h.g.Expect(h.sim.Count(simulator.OpRegistryImages, simulator.OutcomeOK)).To(BeNumerically(">", 0))
+	h.exactStatistics("app")
+}
+
+// With batch-scan retired from the start, auto serves the first round on
+// the tasks. A restart after the task was made but before its outcome was
+// saved, while HSS has not yet queued the task's images, finds the task
+// and asks nothing again, even once the evidence window has passed.
+func TestAutoOnARetiredHSSFindsTheRoundsTaskAfterARestart(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{RetireDeprecated: true, TaskStartDelay: 10 * time.Minute}, auto)
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 2, nil)
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.accepted("app", 1)
+	h.g.Expect(h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(1))
+
+	// As a manager that died between the task and its outcome leaves it.
+	h.stop()
+	obj := h.get("app")
+	now := metav1.NewTime(h.clock.Now())
+	obj.Status.LastScanRequest.AcceptedAt, obj.Status.LastScanRequest.UnconfirmedSince = nil, &now
+	h.g.Expect(env.Client.Status().Update(t.Context(), obj)).To(Succeed())
+	h.clock.Step(5 * time.Minute) // past the evidence window; the images still show nothing
+	h.start()
+	h.accepted("app", 1)
+	h.simClock.Step(11 * time.Minute)
+	obj = h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+	})
+	h.g.Expect(h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(1), "the task was found, not sent again")
+	h.g.Expect(h.sim.Count(simulator.OpListTasks, simulator.OutcomeOK)).To(BeNumerically(">=", 1))
+	h.g.Expect(obj.Status.LastScanRequest.Attempts).To(Equal(int32(1)))
+}

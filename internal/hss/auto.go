@@ -1,0 +1,93 @@
+package hss
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// autoClient serves on batch-scan while HSS does, and on the task calls
+// from the first answer that says the deprecated call no longer exists.
+// The switch is remembered per endpoint, for every client of it, and a
+// call that met the retirement is made again on the tasks at once.
+type autoClient struct {
+	batch   *sdkClient
+	tasks   *tasksClient
+	retired *atomic.Bool
+}
+
+var _ Client = (*autoClient)(nil)
+
+// apiGone is API Gateway's answer for an API it no longer publishes.
+const apiGone = "APIGW.0101"
+
+func retiredAnswer(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound && e.Code == apiGone
+}
+
+// deprecatedCall runs fn on batch-scan's family until HSS retires it, then
+// on the tasks'.
+func deprecatedCall[T any](a *autoClient, batch, tasks func() (T, error)) (T, error) {
+	if !a.retired.Load() {
+		v, err := batch()
+		if !retiredAnswer(err) {
+			return v, err
+		}
+		if a.retired.CompareAndSwap(false, true) {
+			backendSwitches.Inc()
+		}
+	}
+	return tasks()
+}
+
+func (a *autoClient) BatchScan(ctx context.Context, req BatchScanRequest) error {
+	_, err := deprecatedCall(a,
+		func() (struct{}, error) { return struct{}{}, a.batch.BatchScan(ctx, req) },
+		func() (struct{}, error) { return struct{}{}, a.tasks.BatchScan(ctx, req) })
+	return err
+}
+
+func (a *autoClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
+	return deprecatedCall(a,
+		func() ([]Image, error) { return a.batch.ListImages(ctx, f) },
+		func() ([]Image, error) { return a.tasks.ListImages(ctx, f) })
+}
+
+func (a *autoClient) Synchronize(ctx context.Context, imageType string) error {
+	_, err := deprecatedCall(a,
+		func() (struct{}, error) { return struct{}{}, a.batch.Synchronize(ctx, imageType) },
+		func() (struct{}, error) { return struct{}{}, a.tasks.Synchronize(ctx, imageType) })
+	return err
+}
+
+func (a *autoClient) RequestSeen(ctx context.Context, since time.Time, req BatchScanRequest) (bool, error) {
+	return a.current().RequestSeen(ctx, since, req)
+}
+
+func (a *autoClient) current() Client {
+	if a.retired.Load() {
+		return a.tasks
+	}
+	return a.batch
+}
+
+func (a *autoClient) Backend() string { return a.current().Backend() }
+
+// The calls both families share.
+
+func (a *autoClient) FileStatistics(ctx context.Context, img Image) (FileStats, error) {
+	return a.batch.FileStatistics(ctx, img)
+}
+
+func (a *autoClient) Vulnerabilities(ctx context.Context, img Image) ([]Vulnerability, error) {
+	return a.batch.Vulnerabilities(ctx, img)
+}
+
+func (a *autoClient) CVEs(ctx context.Context, vulID string) ([]CVE, error) {
+	return a.batch.CVEs(ctx, vulID)
+}
+
+func (a *autoClient) ServerTime(local time.Time) (time.Time, bool) { return a.batch.ServerTime(local) }
