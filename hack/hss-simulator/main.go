@@ -46,6 +46,10 @@ func run() error {
 		qps       = flag.Float64("qps", 0, "request quota per second; 0 means unlimited")
 		errRate   = flag.Float64("error-rate", 0, "share of requests answered 500/503 (0..1)")
 		dropRate  = flag.Float64("drop-rate", 0, "share of connections closed without an answer (0..1)")
+		idpID     = flag.String("idp-id", "", "IAM OIDC identity provider accepted by the federation calls (X-Idp-Id)")
+		idpClient = flag.String("idp-client-id", "", "client ID (audience) the provider's ID tokens must carry")
+		idpURL    = flag.String("idp-url", "", "issuer the provider's ID tokens must name (any when empty)")
+		idpKey    = flag.String("idp-signing-key", "", "JSON Web Key Set file the provider verifies ID tokens with (a Kubernetes issuer's /openid/v1/jwks)")
 		retire    = flag.Duration("retire-deprecated-after", -1, "answer batch-scan, the SWR image list and synchronize with 404 APIGW.0101 this long after starting (0: from the start; negative: never)")
 	)
 	flag.Parse()
@@ -62,6 +66,16 @@ func run() error {
 			log.Printf("%s %s %s op=%s status=%d outcome=%s took=%s",
 				r.ID, r.Method, r.Path, r.Op, r.Status, r.Outcome, r.Duration.Round(time.Microsecond))
 		},
+	}
+	if *idpID != "" {
+		idp, err := identityProvider(*idpClient, *idpURL, *idpKey)
+		if err != nil {
+			return err
+		}
+		cfg.IdentityProviders = map[string]simulator.IdentityProvider{*idpID: idp}
+		cfg.OnFederation = func(f simulator.Federation) {
+			log.Printf("federated idp=%s subject=%s", f.IdpID, f.Subject)
+		}
 	}
 	if (*ak == "") != (*sk == "") {
 		return errors.New("--ak and --sk go together")
@@ -106,4 +120,21 @@ func run() error {
 		return fmt.Errorf("serve %s: %w", *listen, err)
 	}
 	return nil
+}
+
+// identityProvider is the IAM OIDC provider of the --idp flags: it checks
+// the ID tokens' signatures with the signing key file.
+func identityProvider(clientID, issuer, keyFile string) (simulator.IdentityProvider, error) {
+	if clientID == "" || keyFile == "" {
+		return simulator.IdentityProvider{}, errors.New("--idp-id needs --idp-client-id and --idp-signing-key")
+	}
+	jwks, err := os.ReadFile(keyFile)
+	if err != nil {
+		return simulator.IdentityProvider{}, err
+	}
+	verify, err := simulator.SigningKeyVerifier(jwks, issuer)
+	if err != nil {
+		return simulator.IdentityProvider{}, err
+	}
+	return simulator.IdentityProvider{Audience: clientID, Verify: verify}, nil
 }

@@ -45,6 +45,9 @@ type Config struct {
 	TaskStartDelay time.Duration
 	// OnRequest, when set, is called once per request after it is answered.
 	OnRequest func(RequestRecord)
+	// OnFederation, when set, is called once per temporary credential
+	// issued to a federated identity.
+	OnFederation func(Federation)
 }
 
 // Credential is the secret half of an access key.

@@ -121,8 +121,12 @@ func (s *Server) issueSecurityToken(c *call) (answer, *apiError) {
 	ak, sk, st := "SIMTMP"+strings.ToUpper(newRequestID()[:14]), newRequestID(), "sim-security-token-"+newRequestID()
 	s.addCredential(ak, Credential{SK: sk, SecurityToken: st})
 	s.iam.mu.Lock()
-	s.iam.done = append(s.iam.done, Federation{IdpID: sub.idp, Subject: sub.subject, Audiences: sub.audiences, AccessKey: ak})
+	fed := Federation{IdpID: sub.idp, Subject: sub.subject, Audiences: sub.audiences, AccessKey: ak}
+	s.iam.done = append(s.iam.done, fed)
 	s.iam.mu.Unlock()
+	if s.cfg.OnFederation != nil {
+		s.cfg.OnFederation(fed)
+	}
 	return answer{status: http.StatusCreated, body: map[string]any{"credential": map[string]string{
 		"access": ak, "secret": sk, "securitytoken": st, "expires_at": s.clock.Now().Add(duration).UTC().Format(iamTime),
 	}}}, nil
