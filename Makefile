@@ -81,8 +81,11 @@ envtest: ## Put kube-apiserver and etcd for tests into bin/ (downloaded, else bu
 test: vet verify-generated envtest image installer tools ## Vet, check generated files, run every test on a real API server (the release artefacts too), and fuzz briefly.
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./... -count=1
 	$(MAKE) --no-print-directory test-tasks
-	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go -C hack/tools test ./... -count=1
+	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go -C hack/tools test $$(go -C hack/tools list ./... | grep -v /e2e$$) -count=1
 	$(MAKE) --no-print-directory fuzz
+	@if [ "$(E2E)" = yes ]; then $(MAKE) --no-print-directory e2e; \
+	elif [ -n "$$CI" ]; then echo "make test: CI must run the one-node cluster tests, which need root on Linux"; exit 1; \
+	else echo "make test: the one-node cluster tests need root on Linux: skipped here (make e2e runs them)"; fi
 
 .PHONY: test-quick
 test-quick: vet verify-generated envtest ## The operator's own tests on a real API server, without building the release artefacts or fuzzing.
@@ -132,6 +135,16 @@ image: ## Build the multi-platform manager image into dist/ (OCI layout and dock
 	go -C hack/tools run ./image --ref $(IMG) --created $(SOURCE_DATE_EPOCH) \
 	  --layout $(CURDIR)/dist/image --tar $(CURDIR)/dist/image.tar $$args | tee dist/image.digest
 
+# The simulator's image, for a cluster's Pods to reach it (make e2e).
+SIMULATOR_IMG ?= ghcr.io/hss-dev/hss-simulator:latest
+
+.PHONY: simulator-image
+simulator-image: ## Build the HSS simulator's image into dist/simulator.tar, without Docker.
+	@mkdir -p dist/bin
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o dist/bin/hss-simulator-linux-amd64 ./hack/hss-simulator
+	go -C hack/tools run ./image --program hss-simulator --title hss-simulator --ref $(SIMULATOR_IMG) --created $(SOURCE_DATE_EPOCH) \
+	  --tar $(CURDIR)/dist/simulator.tar --binary linux/amd64=$(CURDIR)/dist/bin/hss-simulator-linux-amd64
+
 .PHONY: push
 push: tools ## Publish dist/image (from make image) as IMG with crane; log in first with bin/crane auth login.
 	$(CRANE) push dist/image $(IMG)
@@ -149,6 +162,38 @@ $(HELM): hack/tools/go.mod
 docker-build: ## Build the manager image with a Docker engine (same user, entrypoint and flags as make image).
 	docker build -t $(IMG) .
 
+##@ A one-node cluster (root on Linux)
+
+# The node's Kubernetes binaries, built like kube-apiserver, at its version.
+CLUSTER_BINARIES = kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy kubectl
+
+.PHONY: cluster-binaries
+cluster-binaries: envtest ## Build the node's Kubernetes binaries into bin/k8s/<version> from the module proxy (once; about 12 minutes cold).
+	./hack/kube-build.sh "$$(./hack/setup-envtest.sh)" $(ENVTEST_K8S_VERSION) $(CLUSTER_BINARIES)
+
+.PHONY: node-tools
+node-tools: ## Build the cluster's supervisor (bin/node) and pause program (bin/pause).
+	go -C hack/tools build -o $(CURDIR)/bin/node ./node
+	CGO_ENABLED=0 go -C hack/tools build -trimpath -ldflags "-s -w" -o $(CURDIR)/bin/pause ./cluster/pause
+
+.PHONY: cluster-up
+cluster-up: cluster-binaries node-tools ## Start the one-node cluster in its own network namespace (installs containerd, runc and the CNI plugins where missing).
+	bin/node up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the one-node cluster and remove every trace of it.
+	@if [ -x bin/node ]; then bin/node down; fi
+
+# The one-node cluster's tests run in make test where a cluster can run:
+# as root on Linux.
+E2E ?= $(shell [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && echo yes)
+
+.PHONY: e2e
+e2e: cluster-binaries node-tools image simulator-image tools ## Install the operator into the one-node cluster as a user would (install.yaml, then Helm) and test it end to end.
+	@bin/node down
+	@rc=0; go -C hack/tools test ./e2e -count=1 -timeout 30m -v || rc=$$?; \
+	  bin/node down; exit $$rc
+
 ##@ Deployment
 
 .PHONY: install
@@ -156,9 +201,17 @@ install: manifests ## Install the CRD into the current cluster.
 	$(KUSTOMIZE) build config/crd | kubectl apply -f -
 
 .PHONY: installer
-installer: manifests ## Write dist/install.yaml (CRD, RBAC, manager) for IMG, without editing tracked files.
+installer: manifests ## Write dist/install.yaml (CRD, RBAC, manager) for IMG, the manager flags in MANAGER_ARGS and the opt-in parts in INSTALL_PARTS, without editing tracked files.
 	@rm -rf dist/installer && mkdir -p dist/installer
-	@printf 'resources:\n- ../../config/default\n' > dist/installer/kustomization.yaml
+	@sed 's|^\(#\{0,1\}\)- \.\./|\1- ../../config/|' config/default/kustomization.yaml > dist/installer/kustomization.yaml
+	@for p in $(INSTALL_PARTS); do \
+	  grep -qx "#- ../../config/$$p" dist/installer/kustomization.yaml || { echo "config/default lists no opt-in part $$p"; exit 1; }; \
+	  sed -i "s|^#- ../../config/$$p\$$|- ../../config/$$p|" dist/installer/kustomization.yaml; done
+	@if [ -n "$(MANAGER_ARGS)" ]; then \
+	  printf 'patches:\n- target: {kind: Deployment}\n  patch: |-\n' >> dist/installer/kustomization.yaml; \
+	  for a in $(MANAGER_ARGS); do \
+	    printf '    - {op: add, path: /spec/template/spec/containers/0/args/-, value: "%s"}\n' "$$a" >> dist/installer/kustomization.yaml; \
+	  done; fi
 	cd dist/installer && $(KUSTOMIZE) edit set image $(IMAGE_NAME)=$(IMG)
 	$(KUSTOMIZE) build dist/installer > dist/install.yaml
 	@echo "wrote dist/install.yaml for $(IMG)"

@@ -55,25 +55,8 @@ build_etcd() {
 }
 
 build_apiserver() {
-  local work gomod staging
-  work=$(mktemp -d)
   log "building kube-apiserver $ENVTEST_K8S_VERSION from the module proxy (several minutes, once)"
-  gomod=$(go mod download -json "k8s.io/kubernetes@v$ENVTEST_K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  # Staging modules: k8s.io/X => ./staging/src/k8s.io/X in kubernetes' own go.mod.
-  staging=$(grep -E '^\s*k8s\.io/[^ ]+ => \./staging/' "$gomod" | awk '{print $1}')
-  (
-    cd "$work"
-    go mod init envtest-apiserver >/dev/null 2>&1
-    go mod edit -require="k8s.io/kubernetes@v$ENVTEST_K8S_VERSION"
-    for m in $staging; do
-      # Only modules kubernetes requires need a replacement; the rest are never loaded.
-      if grep -qE "^\s*$m v0\.0\.0" "$gomod"; then
-        go mod edit -replace="$m=$m@v0.${ENVTEST_K8S_VERSION#1.}"
-      fi
-    done
-    GOFLAGS=-mod=mod go build -trimpath -o "$dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  )
-  rm -rf "$work"
+  "$root/hack/kube-build.sh" "$dir" "$ENVTEST_K8S_VERSION" kube-apiserver
 }
 
 if [[ ${ENVTEST_SKIP_DOWNLOAD:-} == 1 ]] || ! try_download; then

@@ -1,9 +1,10 @@
-// Command image builds the manager's multi-platform OCI image from prebuilt
-// static binaries (see package imagebuild) and prints its index digest.
+// Command image builds a multi-platform OCI image from prebuilt static
+// binaries (see package imagebuild), the manager's unless --program says
+// otherwise, and prints its index digest.
 //
 //	go -C hack/tools run ./image --ref REF --created UNIX \
 //	  --binary linux/amd64=PATH --binary linux/arm64=PATH \
-//	  --layout DIR --tar FILE
+//	  --layout DIR --tar FILE [--program hss-simulator --title TITLE]
 package main
 
 import (
@@ -25,11 +26,13 @@ func main() {
 	var bins binaries
 	ref := flag.String("ref", "", "image reference recorded in the tarball")
 	created := flag.Int64("created", 0, "creation time of every file and of the image, in Unix seconds")
-	layoutDir := flag.String("layout", "", "directory to write the OCI layout to")
+	layoutDir := flag.String("layout", "", "directory to write the OCI layout to (none when empty)")
 	tarFile := flag.String("tar", "", "file to write the docker-loadable tarball (first platform) to")
-	flag.Var(&bins, "binary", "OS/ARCH=PATH of a static manager binary; repeat per platform")
+	flag.Var(&bins, "binary", "OS/ARCH=PATH of a static binary; repeat per platform")
+	program := flag.String("program", imagebuild.Manager.Name, "name of the binary in the image, its entrypoint")
+	title := flag.String("title", imagebuild.Manager.Title, "the image's title label")
 	flag.Parse()
-	digest, err := imagebuild.Build(bins, *ref, time.Unix(*created, 0), *layoutDir, *tarFile)
+	digest, err := imagebuild.Build(imagebuild.Program{Name: *program, Title: *title}, bins, *ref, time.Unix(*created, 0), *layoutDir, *tarFile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "image:", err)
 		os.Exit(1)

@@ -1,8 +1,10 @@
-// Package imagebuild packs prebuilt static manager binaries into a
-// multi-platform OCI image without a Docker daemon or a base image: one
-// layer per platform holding /manager, /etc/passwd and /etc/group for the
-// non-root user 65532, and an empty /tmp. Every timestamp is the given
-// creation time, so the same binaries give the same digest.
+// Package imagebuild packs prebuilt static binaries into a multi-platform
+// OCI image without a Docker daemon or a base image: one layer per platform
+// holding the program (/manager for the operator), /etc/passwd and
+// /etc/group for the non-root user 65532, and an empty /tmp. Every
+// timestamp is the given creation time, so the same binaries give the same
+// digest. The simulator's image and the test cluster's pause image are
+// built the same way.
 package imagebuild
 
 import (
@@ -26,12 +28,22 @@ import (
 // User is the image's numeric non-root user and group, as in the Dockerfile.
 const User = "65532:65532"
 
+// Program names the binary in the image (its entrypoint, /Name) and the
+// image's title.
+type Program struct {
+	Name, Title string
+}
+
+// Manager is the operator's manager.
+var Manager = Program{Name: "manager", Title: "imagescan-operator"}
+
 // Build writes the image of bins (OS/ARCH=PATH each) as an OCI layout in
-// layoutDir and a docker tarball of the first platform in tarFile, tagged
-// ref, with every timestamp at created, and returns the index digest.
-func Build(bins []string, ref string, created time.Time, layoutDir, tarFile string) (v1.Hash, error) {
-	if len(bins) == 0 || ref == "" || layoutDir == "" || tarFile == "" {
-		return v1.Hash{}, fmt.Errorf("a reference, a layout, a tarball and at least one binary are required")
+// layoutDir (none when empty) and a docker tarball of the first platform in
+// tarFile, tagged ref, with every timestamp at created, and returns the
+// index digest.
+func Build(prog Program, bins []string, ref string, created time.Time, layoutDir, tarFile string) (v1.Hash, error) {
+	if len(bins) == 0 || ref == "" || tarFile == "" || prog.Name == "" {
+		return v1.Hash{}, fmt.Errorf("a program, a reference, a tarball and at least one binary are required")
 	}
 	at := created.UTC()
 	tag, err := name.NewTag(ref)
@@ -46,7 +58,7 @@ func Build(bins []string, ref string, created time.Time, layoutDir, tarFile stri
 		if !ok || !ok2 {
 			return v1.Hash{}, fmt.Errorf("binary %q: want OS/ARCH=PATH", b)
 		}
-		img, err := image(path, osName, arch, at)
+		img, err := image(prog, path, osName, arch, at)
 		if err != nil {
 			return v1.Hash{}, fmt.Errorf("%s: %w", platform, err)
 		}
@@ -57,11 +69,13 @@ func Build(bins []string, ref string, created time.Time, layoutDir, tarFile stri
 			Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: osName, Architecture: arch}},
 		})
 	}
-	if err := os.RemoveAll(layoutDir); err != nil {
-		return v1.Hash{}, err
-	}
-	if _, err := layout.Write(layoutDir, idx); err != nil {
-		return v1.Hash{}, fmt.Errorf("write layout: %w", err)
+	if layoutDir != "" {
+		if err := os.RemoveAll(layoutDir); err != nil {
+			return v1.Hash{}, err
+		}
+		if _, err := layout.Write(layoutDir, idx); err != nil {
+			return v1.Hash{}, fmt.Errorf("write layout: %w", err)
+		}
 	}
 	if err := tarball.WriteToFile(tarFile, tag, first); err != nil {
 		return v1.Hash{}, fmt.Errorf("write tarball: %w", err)
@@ -70,12 +84,12 @@ func Build(bins []string, ref string, created time.Time, layoutDir, tarFile stri
 }
 
 // image is one platform's image: a single layer on nothing.
-func image(binary, osName, arch string, at time.Time) (v1.Image, error) {
-	manager, err := os.ReadFile(binary)
+func image(prog Program, binary, osName, arch string, at time.Time) (v1.Image, error) {
+	program, err := os.ReadFile(binary)
 	if err != nil {
 		return nil, err
 	}
-	data, err := layerTar(manager, at)
+	data, err := layerTar(prog.Name, program, at)
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +112,10 @@ func image(binary, osName, arch string, at time.Time) (v1.Image, error) {
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = osName, arch
 	cfg.Config.User = User
-	cfg.Config.Entrypoint = []string{"/manager"}
+	cfg.Config.Entrypoint = []string{"/" + prog.Name}
 	cfg.Config.WorkingDir = "/"
 	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":  "imagescan-operator",
+		"org.opencontainers.image.title":  prog.Title,
 		"org.opencontainers.image.source": "https://github.com/hss-dev/imagescan-operator",
 	}
 	if img, err = mutate.ConfigFile(img, cfg); err != nil {
@@ -111,7 +125,7 @@ func image(binary, osName, arch string, at time.Time) (v1.Image, error) {
 }
 
 // layerTar is the layer's file system, every entry stamped at.
-func layerTar(manager []byte, at time.Time) ([]byte, error) {
+func layerTar(name string, program []byte, at time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	entries := []struct {
@@ -123,7 +137,7 @@ func layerTar(manager []byte, at time.Time) ([]byte, error) {
 		{name: "etc/", mode: 0o755, dir: true},
 		{name: "etc/group", mode: 0o644, body: []byte("root:x:0:\nnonroot:x:65532:\n")},
 		{name: "etc/passwd", mode: 0o644, body: []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")},
-		{name: "manager", mode: 0o755, body: manager},
+		{name: name, mode: 0o755, body: program},
 		{name: "tmp/", mode: 0o1777, dir: true},
 	}
 	for _, e := range entries {

@@ -85,7 +85,7 @@ func TestTheSameBinariesGiveTheSameDigest(t *testing.T) {
 	var digests []string
 	for range 2 {
 		dir := t.TempDir()
-		d, err := imagebuild.Build(bins, "example.com/imagescan-operator:test", cfg.Created.Time, filepath.Join(dir, "layout"), filepath.Join(dir, "image.tar"))
+		d, err := imagebuild.Build(imagebuild.Manager, bins, "example.com/imagescan-operator:test", cfg.Created.Time, filepath.Join(dir, "layout"), filepath.Join(dir, "image.tar"))
 		g.Expect(err).NotTo(HaveOccurred())
 		digests = append(digests, d.String())
 	}
