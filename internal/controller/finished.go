@@ -215,10 +215,17 @@ func (f *finishedFeed) walk(ctx context.Context, after time.Time, clk clock.Pass
 	if f.next.IsZero() || f.next.Before(after) {
 		f.next = after
 	}
-	// Everything that ends from now on ends after the walk started, on
+	// Everything that ends from now on ends after the walk started: on
 	// HSS's clock no earlier than the latest end it showed less the walk's
-	// length.
-	if next := latest.Add(-took - finishedOverlap); next.After(f.next) {
+	// length, and no earlier than the walk's start as HSS's answers tell
+	// it. The second bound matters when thousands of scans end together
+	// and nothing ends after them: the first alone would list them all
+	// again on every poll until the round completes.
+	next := latest.Add(-took - finishedOverlap)
+	if hssStarted, ok := f.client.ServerTime(started); ok && hssStarted.Add(-finishedOverlap).After(next) {
+		next = hssStarted.Add(-finishedOverlap)
+	}
+	if next.After(f.next) {
 		f.next = next
 	}
 	return nil

@@ -40,7 +40,7 @@ func newFeedWorld(t *testing.T) *feedWorld {
 	})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	c, err := hss.NewProvider(hss.Options{}).Client(hss.Target{
+	c, err := hss.NewProvider(hss.Options{Clock: clk}).Client(hss.Target{
 		Endpoint: srv.URL, Region: "ap-southeast-1", ProjectID: "proj",
 		Credentials: hss.Credentials{AccessKey: "AK", SecretKey: "SK"}, CredentialsVersion: "1",
 	})
@@ -175,4 +175,23 @@ func TestFinishedFeedDoesNotRelistThePreviousRoundForARescan(t *testing.T) {
 		w.read(f, "a", rescan)
 	}
 	w.g.Expect(w.pages()).To(Equal(3+3), "one empty page a poll, not the 450 scans of the round before")
+}
+
+// Scans that end together, with nothing ending after them, are listed
+// again only by the walk after one that began within the overlap of their
+// end: polls of a round whose statistics or reports are still being written
+// then cost one empty page each, not every page of the scans again.
+func TestFinishedFeedDoesNotRelistScansThatEndedTogether(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	requested := w.scanned("big", 450) // they ended a second before this walk
+	w.read(f, "a", requested)
+	w.g.Expect(w.pages()).To(Equal(3))
+
+	for range 3 {
+		w.clk.Step(20 * time.Second)
+		w.g.Expect(w.read(f, "a", requested)).To(HaveLen(450), "the feed still answers for them")
+	}
+	w.g.Expect(w.pages()).To(Equal(3+3+1+1), "listed again once, then one empty page a poll")
 }
