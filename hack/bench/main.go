@@ -133,8 +133,8 @@ const scaleHeader = "| Spec | Images | Time to Ready (bound) | HSS calls (fewest
 func scaleRow(s settings, spec string, n int, rescan bool, res result) string {
 	m := minimumOf(1, n, rescan, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
 	return fmt.Sprintf("| %s | %d | %s | %s | %d | %s | %s | %s | %.2f | %s | %d | %s | %s | %s | %s |", spec, n,
-		vs(res.all, m.time), of(res.calls, m.calls()), res.scanRequests(),
-		of(res.listPages(), m.listPages), of(res.ok[simulator.OpFileStats], m.stats),
+		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpBatchScan],
+		of(res.ok[simulator.OpListImages], m.listPages), of(res.ok[simulator.OpFileStats], m.stats),
 		of(res.api.total(), m.apiWrites), float64(res.api.total())/float64(n), of(res.writes, m.writes),
 		res.throttled, reportsCell(res), kib(uint64(res.objectSize)), mib(res.rss), seconds(res.cpu))
 }
@@ -207,7 +207,7 @@ func detailRow(s settings, mode scanv1.VulnerabilityDetail, res result) string {
 	}
 	m = m.withDetail(res.detailPages, cves)
 	return fmt.Sprintf("| %s | %d | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |", mode, s.images,
-		vs(res.all, m.time), of(res.calls, m.calls()), res.listPages(), res.ok[simulator.OpFileStats],
+		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpListImages], res.ok[simulator.OpFileStats],
 		of(res.ok[simulator.OpVulnerabilities], m.detailPages), of(res.ok[simulator.OpCVEs], m.cves),
 		of(res.api.total(), m.apiWrites), reportsCell(res), mib(res.rss), seconds(res.cpu))
 }

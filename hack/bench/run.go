@@ -57,16 +57,6 @@ type result struct {
 	restartAt, resume          time.Duration
 }
 
-// scanRequests are the calls that asked for scans, in either family:
-// batch-scans, or manual image scan tasks.
-func (r result) scanRequests() int { return r.ok[simulator.OpBatchScan] + r.ok[simulator.OpScanTask] }
-
-// listPages are the image list's pages, in either family (the tasks
-// backend lists through ListRegistryImages).
-func (r result) listPages() int {
-	return r.ok[simulator.OpListImages] + r.ok[simulator.OpRegistryImages]
-}
-
 // sandboxRun is a sandbox with a manager process.
 type sandboxRun struct {
 	s          settings
