@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -245,20 +246,37 @@ func TestAnEventNamingLongImagesIsRecorded(t *testing.T) {
 // not ask again at once: it waits for the round to show in HSS, which it
 // does, and the round goes on with the one request.
 func TestABatchScanAppliedAfterTheTimeoutIsNotSentAgain(t *testing.T) {
-	var late atomic.Int32
+	var (
+		mu      sync.Mutex
+		sent    bool
+		queued  *http.Request // the batch-scan HSS holds after the client gave up
+		lookups int
+	)
 	h := newHarnessWith(t, simulator.Config{}, nil)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/batch-scan") || late.Load() > 0 {
-			h.sim.ServeHTTP(w, r)
+		mu.Lock()
+		if strings.HasSuffix(r.URL.Path, "/batch-scan") && !sent {
+			sent = true
+			mu.Unlock()
+			body, _ := io.ReadAll(r.Body)
+			<-r.Context().Done() // the client gave up
+			late := r.Clone(context.Background())
+			late.Body = io.NopCloser(bytes.NewReader(body))
+			mu.Lock()
+			queued = late
+			mu.Unlock()
 			return
 		}
-		late.Add(1)
-		body, _ := io.ReadAll(r.Body)
-		<-r.Context().Done()               // the client gave up
-		time.Sleep(300 * time.Millisecond) // HSS queued the request a little longer
-		late := r.Clone(context.Background())
-		late.Body = io.NopCloser(bytes.NewReader(body))
-		h.sim.ServeHTTP(httptest.NewRecorder(), late)
+		// HSS applies the request only after the manager's first look
+		// for it, which therefore finds nothing.
+		if queued != nil && r.Method == http.MethodGet {
+			if lookups++; lookups == 2 {
+				h.sim.ServeHTTP(httptest.NewRecorder(), queued)
+				queued = nil
+			}
+		}
+		mu.Unlock()
+		h.sim.ServeHTTP(w, r)
 	}))
 	t.Cleanup(slow.Close)
 	h.stop()
