@@ -143,9 +143,10 @@ func hierarchies() []string {
 	return out
 }
 
-// killCgroups kills every process in the cluster's cgroups, deepest first,
-// and removes them.
-func killCgroups() {
+// cgroupsDeepestFirst lists the cluster's cgroup directories, children
+// before their parents, the order in which they can be emptied and removed.
+func cgroupsDeepestFirst() []string {
+	var out []string
 	for _, root := range cgroupDirs() {
 		var dirs []string
 		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -154,30 +155,29 @@ func killCgroups() {
 			}
 			return nil
 		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			if procs, err := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs")); err == nil {
-				for _, pid := range strings.Fields(string(procs)) {
-					_ = run("kill", "-9", pid)
-				}
+		slices.Reverse(dirs)
+		out = append(out, dirs...)
+	}
+	return out
+}
+
+// killCgroups kills every process in the cluster's cgroups, deepest first.
+func killCgroups() {
+	for _, dir := range cgroupsDeepestFirst() {
+		if procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
+			for _, pid := range strings.Fields(string(procs)) {
+				_ = run("kill", "-9", pid)
 			}
 		}
 	}
 }
 
+// removeCgroups removes the cluster's cgroups and returns those it could not.
 func removeCgroups() []string {
 	var left []string
-	for _, root := range cgroupDirs() {
-		var dirs []string
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			if err := os.Remove(dirs[i]); err != nil && !os.IsNotExist(err) {
-				left = append(left, dirs[i])
-			}
+	for _, dir := range cgroupsDeepestFirst() {
+		if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+			left = append(left, dir)
 		}
 	}
 	return left
