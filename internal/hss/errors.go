@@ -103,6 +103,10 @@ func classify(op string, err error, retryAfter func(requestID string) time.Durat
 		return already
 	}
 	e := &Error{Op: op, Err: err, Class: ClassTransient}
+	if big, ok := answerTooLarge(err); ok {
+		e.Class, e.Summary = ClassUndecodable, big.Error()
+		return e
+	}
 	var sre *sdkerr.ServiceResponseError
 	if errors.As(err, &sre) {
 		e.StatusCode, e.RequestID = sre.StatusCode, boundedText(sre.RequestId, 64)

@@ -68,6 +68,10 @@ type Options struct {
 	IAMEndpoint string
 	// Transport, when set, replaces each client's own HTTP transport.
 	Transport http.RoundTripper
+	// MaxAnswerBytes bounds one answer's body; default
+	// DefaultMaxAnswerBytes. A larger answer fails its call as
+	// Undecodable.
+	MaxAnswerBytes int64
 	// Backend is the family of calls clients are built on: BackendBatchScan
 	// (the default), BackendTasks or BackendAuto.
 	Backend string
@@ -120,6 +124,9 @@ func NewProvider(opts Options) *Provider {
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.MaxAnswerBytes <= 0 {
+		opts.MaxAnswerBytes = DefaultMaxAnswerBytes
 	}
 	return &Provider{opts: opts, limiters: limiters{opts: opts.Limits}, clients: map[string]*entry{}, building: map[string]*build{},
 		retired: map[string]*atomic.Bool{}}
@@ -318,14 +325,14 @@ func (p *Provider) build(t Target) (*sdkClient, error) {
 	c := &sdkClient{region: t.Region, retryAfter: ra, clock: sc, budget: t.budgetKey()}
 	httpConfig := config.DefaultHttpConfig().WithTimeout(p.opts.Timeout).WithRetries(0).
 		WithHttpHandler(httphandler.NewHttpHandler().AddResponseHandler(observe))
-	if p.opts.Transport != nil {
-		httpConfig = httpConfig.WithHttpRoundTripper(p.opts.Transport)
-	} else {
+	base := p.opts.Transport
+	if base == nil {
 		// A transport of its own, so that dropping the client closes its
 		// connections.
 		c.transport = http.DefaultTransport.(*http.Transport).Clone()
-		httpConfig = httpConfig.WithHttpRoundTripper(c.transport)
+		base = c.transport
 	}
+	httpConfig = httpConfig.WithHttpRoundTripper(cappedTransport{base: base, limit: p.opts.MaxAnswerBytes})
 	b := hsssdk.HssClientBuilder().WithCredential(cred).WithHttpConfig(httpConfig)
 	if t.Endpoint != "" {
 		b = b.WithEndpoints([]string{t.Endpoint})

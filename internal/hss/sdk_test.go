@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 	. "github.com/onsi/gomega"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 )
@@ -406,4 +410,49 @@ func TestEveryCallCarriesTheEnterpriseProjectAndRegion(t *testing.T) {
 		{"GET /v5/proj/image/swr-repository", "eps-7", testRegion},
 		{"GET /v5/proj/image/" + images[0].ImageID + "/files-statistics", "eps-7", testRegion},
 	}))
+}
+
+// An answer larger than the cap fails its call as Undecodable, naming the
+// call and the bound and quoting nothing of the body, whether or not the
+// answer said its length up front.
+func TestAnAnswerOverTheCapFailsItsCallWithoutReadingIt(t *testing.T) {
+	for _, declared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("length declared=%v", declared), func(t *testing.T) {
+			g := NewWithT(t)
+			clk := clocktesting.NewFakeClock(epoch)
+			sim := simulator.New(simulator.Config{ProjectID: testProject, Credentials: map[string]simulator.Credential{testAK: {SK: testSK}},
+				QueueDelay: queueDelay, ScanDuration: scanTime, Clock: clk})
+			var handler http.Handler = sim // streams its answers, without a length
+			if declared {
+				handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					rec := httptest.NewRecorder()
+					sim.ServeHTTP(rec, r)
+					maps.Copy(w.Header(), rec.Header())
+					w.Header().Set("Content-Length", strconv.Itoa(rec.Body.Len()))
+					w.WriteHeader(rec.Code)
+					_, _ = w.Write(rec.Body.Bytes())
+				})
+			}
+			e := startEnv(t, sim, handler, clk, Options{MaxAnswerBytes: 64 << 10})
+			big := private("payments", "api", "1.0", 300<<20, epoch)
+			big.OversizedStats = 1 << 20
+			e.sim.AddImages(big)
+			c := e.client(t)
+			ctx := context.Background()
+			g.Expect(c.BatchScan(ctx, BatchScanRequest{ImageType: simulator.TypePrivate,
+				Images: []ImageRef{{Namespace: "payments", Name: "api", Tag: "1.0"}}})).To(Succeed())
+			e.clk.Step(queueDelay + scanTime)
+			images, err := c.ListImages(ctx, Filter{ImageType: simulator.TypePrivate})
+			g.Expect(err).NotTo(HaveOccurred(), "answers under the cap are read")
+
+			_, err = c.FileStatistics(ctx, images[0])
+
+			var he *Error
+			g.Expect(errors.As(err, &he)).To(BeTrue())
+			g.Expect(he.Class).To(Equal(ClassUndecodable))
+			g.Expect(err.Error()).To(ContainSubstring("hss file_statistics"))
+			g.Expect(err.Error()).To(ContainSubstring("exceeded 65536 bytes"))
+			g.Expect(err.Error()).NotTo(ContainSubstring("xxxx"))
+		})
+	}
 }

@@ -1,6 +1,9 @@
 package simulator
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // filesStatAnswer is files-statistics' body. The reference types both
 // counters as Integer with no bound, and images with more than 2^31 bytes of
@@ -36,6 +39,12 @@ func (s *Server) fileStats(c *call) (any, *apiError) {
 			return map[string]any{
 				"total_files_num":  v.FilesNum,
 				"total_files_size": fmt.Sprintf("%.1f GB", float64(v.FilesSize)/1e9),
+			}, nil
+		}
+		if v.OversizedStats > 0 {
+			return map[string]any{
+				"total_files_num": v.FilesNum, "total_files_size": v.FilesSize,
+				"padding": strings.Repeat("x", v.OversizedStats),
 			}, nil
 		}
 		return filesStatAnswer{TotalFilesNum: v.FilesNum, TotalFilesSize: v.FilesSize}, nil

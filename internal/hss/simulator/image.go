@@ -68,6 +68,10 @@ type Image struct {
 	// as a string ("3.6 GB"), an answer no client can decode as the reference
 	// types it, to test how a client copes.
 	MalformedStats bool `json:"malformed_stats,omitempty"`
+	// OversizedStats, when positive, pads the files-statistics answer with
+	// a field of that many bytes: a host (or a proxy) answering far more
+	// than any call needs, to test that a client bounds what it reads.
+	OversizedStats int `json:"oversized_stats,omitempty"`
 	// ForcedOutcome, when set, is the terminal status of every scan of this
 	// image, overriding Config.FailureRate.
 	ForcedOutcome Status `json:"forced_outcome,omitempty"`

@@ -24,6 +24,7 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 //	  "files_num": 812, "files_size": 7012345678, // optional, 64-bit
 //	  "vul_num": 12, "unsafe_setting_num": 1, "malicious_file_num": 0, // optional findings
 //	  "malformed_stats": true,              // optional: undecodable statistics
+//	  "oversized_stats": 8388608,           // optional: statistics padded by this many bytes
 //	  "forced_outcome": "failed",           // optional terminal scan status
 //	  "unsynced": true                      // optional, hidden until synchronize
 //	}]}
