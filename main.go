@@ -45,6 +45,7 @@ func main() {
 		limits                                hss.LimitOptions
 		opts                                  controller.Options
 		timeout                               time.Duration
+		maxAnswer                             int64
 		iamEndpoint, backend                  string
 		tenancy                               controller.Tenancy
 		allowedEndpoints, platformNamespaces  []string
@@ -79,6 +80,8 @@ func main() {
 	flag.DurationVar(&opts.PassTimeout, "pass-timeout", 2*time.Minute, "Bound of the HSS calls of one reconcile.")
 	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "ImageScans reconciled in parallel.")
 	flag.IntVar(&opts.StatsConcurrency, "stats-concurrency", 4, "Parallel file-statistics calls of one ImageScan.")
+	flag.IntVar(&opts.MaxImagesPerScan, "max-images-per-scan", 0, "Most images one ImageScan may scan; one that matches more starts no round (ImageLimitExceeded). 0 is no bound.")
+	flag.Int64Var(&maxAnswer, "hss-max-answer-bytes", hss.DefaultMaxAnswerBytes, "Largest HSS answer read; a larger one fails its call.")
 	flag.DurationVar(&opts.MinPoll, "min-poll-interval", 5*time.Second, "First wait between polls of a running scan.")
 	flag.DurationVar(&opts.MaxPoll, "max-poll-interval", 2*time.Minute, "Longest wait between polls of a running scan.")
 	zapOpts := zap.Options{}
@@ -139,7 +142,7 @@ func main() {
 	r := &controller.ImageScanReconciler{
 		Client:   mgr.GetClient(),
 		Events:   mgr.GetEventRecorder("imagescan-controller"),
-		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout, IAMEndpoint: iamEndpoint, Backend: backend}),
+		HSS:      hss.NewProvider(hss.Options{Limits: limits, Timeout: timeout, IAMEndpoint: iamEndpoint, Backend: backend, MaxAnswerBytes: maxAnswer}),
 		Defaults: defaults,
 		Tenancy:  tenancy,
 		Options:  opts,

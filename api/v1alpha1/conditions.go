@@ -40,4 +40,10 @@ const (
 	ReasonServiceUnavailable = "ServiceUnavailable"
 	ReasonSuspended          = "Suspended"
 	ReasonKubernetesAPIError = "KubernetesAPIError"
+	// ReasonImageLimitExceeded: the ImageScan matches more images than the
+	// platform lets one ImageScan scan (the manager's --max-images-per-scan).
+	ReasonImageLimitExceeded = "ImageLimitExceeded"
+	// ReasonReportQuotaExceeded: the namespace's ResourceQuota on
+	// count/imagereports.scan.hss.dev allows no report for another image.
+	ReasonReportQuotaExceeded = "ReportQuotaExceeded"
 )

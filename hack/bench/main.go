@@ -205,7 +205,11 @@ func detailRow(s settings, mode scanv1.VulnerabilityDetail, res result) string {
 	if mode != scanv1.VulnerabilitiesDetails {
 		cves = 0
 	}
-	m = m.withDetail(res.detailPages, cves)
+	// A list on one page is one call. A longer one costs its first page and
+	// then, with Summary, a count of two repair necessities (the third is
+	// the rest); with Details, at least a page of each necessity.
+	perLong := map[scanv1.VulnerabilityDetail]int{scanv1.VulnerabilitiesSummary: 3, scanv1.VulnerabilitiesDetails: 4}[mode]
+	m = m.withDetail(res.shortLists+perLong*res.longLists, cves)
 	return fmt.Sprintf("| %s | %d | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |", mode, s.images,
 		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpListImages], res.ok[simulator.OpFileStats],
 		of(res.ok[simulator.OpVulnerabilities], m.detailPages), of(res.ok[simulator.OpCVEs], m.cves),

@@ -47,14 +47,14 @@ type result struct {
 	writes         int
 	api            apiWrites
 	reports, bytes int
-	// detailPages and distinctVulns are what the findings' detail of the
-	// images needs at the least: their lists' pages, and one CVE call per
-	// distinct vulnerability.
-	detailPages, distinctVulns int
-	rss                        uint64
-	cpu                        time.Duration
-	objectSize                 int
-	restartAt, resume          time.Duration
+	// shortLists and longLists count the images whose vulnerability list
+	// fits on one page and those whose list does not; distinctVulns the
+	// distinct vulnerabilities: what the findings' detail needs at least.
+	shortLists, longLists, distinctVulns int
+	rss                                  uint64
+	cpu                                  time.Duration
+	objectSize                           int
+	restartAt, resume                    time.Duration
 }
 
 // sandboxRun is a sandbox with a manager process.
@@ -219,7 +219,7 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 		return res, err
 	}
 	res.reports-- // the warm-up's
-	res.detailPages, res.distinctVulns = detailNeeds(r.sb.Simulator, spec.images)
+	res.shortLists, res.longLists, res.distinctVulns = detailNeeds(r.sb.Simulator, spec.images)
 	for _, o := range spec.objects {
 		got := &scanv1.ImageScan{}
 		if err := r.c.Get(ctx, client.ObjectKeyFromObject(o), got); err != nil {
@@ -234,19 +234,24 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 	return res, nil
 }
 
-// detailNeeds counts the vulnerability-list pages of the images and the
-// distinct vulnerabilities in them, from the simulator's own lists.
-func detailNeeds(sim *simulator.Server, images []simulator.Image) (pages, distinct int) {
+// detailNeeds counts the images whose vulnerability list fits on one page
+// (short) and those whose list does not (long), and the distinct
+// vulnerabilities in them, from the simulator's own lists.
+func detailNeeds(sim *simulator.Server, images []simulator.Image) (short, long, distinct int) {
 	seen := map[string]bool{}
 	for _, img := range images {
 		got, ok := sim.Lookup(img.Type, img.Namespace, img.Name, img.Tag)
-		if !ok || got.Vulnerabilities == 0 {
+		switch {
+		case !ok || got.Vulnerabilities == 0:
 			continue
+		case got.Vulnerabilities <= 200:
+			short++
+		default:
+			long++
 		}
-		pages += (int(got.Vulnerabilities) + 199) / 200
 		for _, v := range sim.Vulnerabilities(got) {
 			seen[*v.VulId] = true
 		}
 	}
-	return pages, len(seen)
+	return short, long, len(seen)
 }

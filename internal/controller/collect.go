@@ -110,14 +110,17 @@ type statsKey struct {
 	scannedAt time.Time
 }
 
-// statsCache remembers file statistics per completed scan; it is bounded by
-// dropping everything when full, which only costs refetches.
+// statsCache remembers file statistics per completed scan, so that
+// ImageScans sharing an image in a round read its statistics once. It is
+// bounded by dropping everything when full, which only costs refetches: a
+// report keeps its own image's statistics across rounds (resultOf), so the
+// cache need not grow with the images the manager follows.
 type statsCache struct {
 	mu sync.Mutex
 	m  map[statsKey]hss.FileStats
 }
 
-const maxCachedStats = 100000
+const maxCachedStats = 10000
 
 func (s *statsCache) get(k statsKey) (hss.FileStats, bool) {
 	s.mu.Lock()

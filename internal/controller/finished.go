@@ -62,11 +62,7 @@ func (fs *finishedFeeds) feed(c hss.Client, filter hss.Filter, now time.Time) *f
 	if fs.feeds == nil {
 		fs.feeds = map[feedKey]*finishedFeed{}
 	}
-	for k, f := range fs.feeds {
-		if now.Sub(f.lastRead()) > idleFeed {
-			delete(fs.feeds, k)
-		}
-	}
+	fs.dropIdle(now)
 	criteria, _ := json.Marshal(filter) // cannot fail: strings, bools, numbers and times
 	k := feedKey{client: c, filter: string(criteria)}
 	f, ok := fs.feeds[k]
@@ -75,6 +71,30 @@ func (fs *finishedFeeds) feed(c hss.Client, filter hss.Filter, now time.Time) *f
 		fs.feeds[k] = f
 	}
 	return f
+}
+
+// sweep drops the feeds nobody read for idleFeed, and with them the scans
+// they remember.
+func (fs *finishedFeeds) sweep(now time.Time) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.dropIdle(now)
+}
+
+// dropIdle does sweep's work; the caller holds fs.mu.
+func (fs *finishedFeeds) dropIdle(now time.Time) {
+	for k, f := range fs.feeds {
+		if now.Sub(f.lastRead()) > idleFeed {
+			delete(fs.feeds, k)
+		}
+	}
+}
+
+// len counts the feeds.
+func (fs *finishedFeeds) len() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.feeds)
 }
 
 // forget drops what the feeds remember of a deleted ImageScan.

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
@@ -58,10 +59,17 @@ type Options struct {
 	// manager that stopped) the round waits for HSS to show the request before
 	// sending it again.
 	EvidenceWindow time.Duration
+	// MaxImagesPerScan bounds the images one ImageScan may scan; 0 is no
+	// bound. An ImageScan that matches more starts no round and says so.
+	MaxImagesPerScan int
 	// PassTimeout bounds the HSS calls of one reconcile.
 	PassTimeout time.Duration
-	// Clock is replaced by tests.
+	// SweepInterval is how often the caches are pruned; default a minute.
+	SweepInterval time.Duration
+	// Clock is replaced by tests, and so is Ticks, which drives the
+	// janitor.
 	Clock clock.PassiveClock
+	Ticks clock.WithTicker
 }
 
 func (o *Options) setDefaults() {
@@ -92,8 +100,14 @@ func (o *Options) setDefaults() {
 	if o.PassTimeout <= 0 {
 		o.PassTimeout = 2 * time.Minute
 	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = defaultSweepInterval
+	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.Ticks == nil {
+		o.Ticks = clock.RealClock{}
 	}
 }
 
@@ -146,6 +160,9 @@ func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 		return []string{o.(*scanv1.ImageReport).Spec.ImageScanName}
 	})
 	if err != nil {
+		return err
+	}
+	if err := mgr.Add(manager.RunnableFunc(r.janitor)); err != nil {
 		return err
 	}
 	// The controller writes reports itself and learns nothing from those

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -24,43 +22,80 @@ func detailOf(spec scanv1.ImageScanSpec) scanv1.VulnerabilityDetail {
 	return spec.Vulnerabilities
 }
 
+// detailSlice is how many members' vulnerability lists (Details) a pass
+// reads before saving their reports: the pass holds at most this many
+// lists, each within MaxReportVulnerabilitiesBytes, whatever the round's
+// size.
+const detailSlice = 16
+
 // inspect reads, after the statistics and through the same limiter, the
 // vulnerabilities of members whose scan succeeded in this round: their
-// counts by severity (Summary), and each entry with its CVEs (Details). A
-// member without vulnerabilities needs no call (resultOf). A failed read is
-// counted on the report, like a statistics failure, at most
-// MaxStatisticsAttempts times; a failed CVE lookup leaves its entries
-// without CVEs, and the round does not wait for it.
+// counts by severity (Summary), and the most urgent entries with their
+// CVEs, as many as a report holds (Details). The client counts a list of
+// any length without holding it, and with Details each slice of members is
+// saved, and its lists let go, before the next is read. A member without
+// vulnerabilities needs no call (resultOf). A failed read is counted on the
+// report, like a statistics failure, at most MaxStatisticsAttempts times; a
+// failed CVE lookup leaves its entries without CVEs.
 func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass) error {
 	mode := detailOf(p.obj.Spec)
 	if phaseOf(p.round) != phaseScanning || mode == scanv1.VulnerabilitiesNone {
 		return nil
 	}
-	round := p.round.Round
+	var waiting []*member
+	for _, m := range p.members {
+		if awaitingDetail(m.status, p.round.Round) {
+			waiting = append(waiting, m)
+		}
+	}
+	size := max(len(waiting), 1)
+	if mode == scanv1.VulnerabilitiesDetails {
+		size = detailSlice
+	}
+	for part := range slices.Chunk(waiting, size) {
+		err := r.inspectSlice(ctx, p, part, mode)
+		if mode == scanv1.VulnerabilitiesDetails {
+			if serr := r.saveMembers(ctx, p, part); err == nil {
+				err = serr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inspectSlice reads the vulnerabilities of ms, StatsConcurrency at a time.
+func (r *ImageScanReconciler) inspectSlice(ctx context.Context, p *pass, ms []*member, mode scanv1.VulnerabilityDetail) error {
 	imageType := string(p.obj.Spec.ImageType)
-	found := map[*member][]hss.Vulnerability{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.StatsConcurrency)
 	var mu sync.Mutex
 	var throttled error
-	for _, m := range p.members {
+	for _, m := range ms {
 		mu.Lock()
 		spent := throttled != nil
 		mu.Unlock()
 		if spent {
 			break
 		}
-		if !awaitingDetail(m.status, round) {
-			continue
-		}
 		img := hss.Image{ImageType: imageType, ImageID: m.status.ImageID, Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID}
 		g.Go(func() error {
-			vulns, err := p.client.Vulnerabilities(gctx, img)
+			var kept keptVulnerabilities
+			var keep func(hss.Vulnerability) bool
+			if mode == scanv1.VulnerabilitiesDetails {
+				keep = kept.add
+			}
+			counts, err := p.client.Vulnerabilities(gctx, img, keep)
+			if err == nil && mode == scanv1.VulnerabilitiesDetails {
+				r.addCVEs(gctx, p.client, kept.entries)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
-				found[m] = vulns
+				setDetail(&m.status, mode, counts, kept.entries)
 			case hss.ClassOf(err) == hss.ClassAuth:
 				return err
 			case hss.ClassOf(err) == hss.ClassThrottled:
@@ -74,13 +109,6 @@ func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass) error {
 	}
 	if err := g.Wait(); err != nil {
 		return fromHSS(err)
-	}
-	var cves map[string][]scanv1.CVE
-	if mode == scanv1.VulnerabilitiesDetails {
-		cves = r.lookUpCVEs(ctx, p.client, found)
-	}
-	for m, vulns := range found {
-		setDetail(&m.status, mode, vulns, cves)
 	}
 	if throttled != nil {
 		return fromHSS(throttled)
@@ -107,31 +135,42 @@ func severityOf(repair string) scanv1.Severity {
 
 var severityRank = map[scanv1.Severity]int{scanv1.SeverityHigh: 0, scanv1.SeverityMedium: 1, scanv1.SeverityLow: 2}
 
-// setDetail writes what the vulnerability list said into the report: the
-// counts by severity, and with Details the entries, highest severity first,
-// as many as MaxReportVulnerabilitiesBytes holds.
-func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, vulns []hss.Vulnerability, cves map[string][]scanv1.CVE) {
-	var sev scanv1.Severities
-	entries := make([]scanv1.Vulnerability, 0, len(vulns))
-	for _, v := range vulns {
-		e := scanv1.Vulnerability{
-			ID: v.ID, Severity: severityOf(v.RepairNecessity), Package: v.App, Version: v.Version, Path: v.Path,
-			Layer: v.Position, Description: v.Description, Solution: v.Solution, URL: v.URL, CVEs: cves[v.ID],
-		}
-		switch e.Severity {
-		case scanv1.SeverityHigh:
-			sev.High++
-		case scanv1.SeverityMedium:
-			sev.Medium++
-		default:
-			sev.Low++
-		}
-		entries = append(entries, e)
+// keptVulnerabilities gathers entries as the client hands them over, most
+// urgent first, until MaxReportVulnerabilitiesBytes is full: it owns at
+// most a report's worth of entries, however long the image's list.
+type keptVulnerabilities struct {
+	entries []scanv1.Vulnerability
+	used    int
+}
+
+func (k *keptVulnerabilities) add(v hss.Vulnerability) bool {
+	e := scanv1.Vulnerability{
+		ID: v.ID, Severity: severityOf(v.RepairNecessity), Package: v.App, Version: v.Version, Path: v.Path,
+		Layer: v.Position, Description: v.Description, Solution: v.Solution, URL: v.URL,
 	}
+	size := entryBytes(e)
+	if k.used+size > scanv1.MaxReportVulnerabilitiesBytes {
+		return false
+	}
+	k.used += size
+	k.entries = append(k.entries, e)
+	return true
+}
+
+// entryBytes is what an entry adds to the report's JSON list.
+func entryBytes(e scanv1.Vulnerability) int {
+	b, _ := json.Marshal(e) // cannot fail: strings and times
+	return len(b) + 1
+}
+
+// setDetail writes what the vulnerability list said into the report: the
+// counts by severity, and with Details the entries kept, highest severity
+// first, as many as MaxReportVulnerabilitiesBytes holds with their CVEs.
+func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, counts hss.VulnerabilityCounts, entries []scanv1.Vulnerability) {
 	if s.Findings == nil {
 		s.Findings = &scanv1.Findings{}
 	}
-	s.Findings.Severities = &sev
+	s.Findings.Severities = &scanv1.Severities{High: counts.Immediate, Medium: counts.Delay, Low: counts.NotNeeded}
 	s.Detail, s.DetailAttempts = mode, 0
 	if s.StatisticsAttempts == 0 {
 		s.Message = "" // a failed read before this one said so here
@@ -153,15 +192,15 @@ func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, vul
 		return 0
 	})
 	used := 2
-	for i, e := range entries {
-		b, _ := json.Marshal(e) // cannot fail: strings and times
-		if used+len(b)+1 > scanv1.MaxReportVulnerabilitiesBytes {
-			s.VulnerabilitiesOmitted = int32(len(entries) - i)
+	for _, e := range entries {
+		size := entryBytes(e)
+		if used+size > scanv1.MaxReportVulnerabilitiesBytes {
 			break
 		}
-		used += len(b) + 1
+		used += size
 		s.Vulnerabilities = append(s.Vulnerabilities, e)
 	}
+	s.VulnerabilitiesOmitted = int32(min(counts.Total()-int64(len(s.Vulnerabilities)), 1<<31-1))
 }
 
 // recordDetailFailure counts a failed read of an image's vulnerabilities.
@@ -176,90 +215,4 @@ func recordDetailFailure(s *scanv1.ImageReportStatus, err error) {
 		return
 	}
 	s.Message = fmt.Sprintf("reading the vulnerabilities failed (attempt %d of %d, retrying): %v", s.DetailAttempts, scanv1.MaxStatisticsAttempts, err)
-}
-
-// lookUpCVEs returns the CVEs of every vulnerability found, one call per
-// vul_id the cache does not hold: a vulnerability has the same CVEs in
-// every image, so a round of many images costs a call per distinct one.
-func (r *ImageScanReconciler) lookUpCVEs(ctx context.Context, c hss.Client, found map[*member][]hss.Vulnerability) map[string][]scanv1.CVE {
-	out := map[string][]scanv1.CVE{}
-	var missing []string
-	for _, vulns := range found {
-		for _, v := range vulns {
-			if _, done := out[v.ID]; done {
-				continue
-			}
-			if cves, ok := r.cves.get(c, v.ID, r.Clock.Now()); ok {
-				out[v.ID] = cves
-				continue
-			}
-			out[v.ID] = nil
-			missing = append(missing, v.ID)
-		}
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.StatsConcurrency)
-	var mu sync.Mutex
-	for _, id := range missing {
-		g.Go(func() error {
-			list, err := c.CVEs(gctx, id)
-			if err != nil {
-				return nil // the entries go without CVEs this round
-			}
-			cves := make([]scanv1.CVE, 0, len(list))
-			for _, e := range list {
-				cves = append(cves, scanv1.CVE{ID: e.ID, CVSS: strconv.FormatFloat(float64(e.CVSS), 'f', -1, 32), Published: metaTime(e.Published)})
-			}
-			r.cves.put(c, id, cves, r.Clock.Now())
-			mu.Lock()
-			out[id] = cves
-			mu.Unlock()
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return out
-}
-
-// cveCache keeps the CVEs of vulnerabilities per HSS client (one
-// identity's answers never serve another's), bounded in number and age.
-type cveCache struct {
-	mu sync.Mutex
-	m  map[cveKey]cachedCVEs
-}
-
-type cveKey struct {
-	client hss.Client
-	vulID  string
-}
-
-type cachedCVEs struct {
-	cves []scanv1.CVE
-	at   time.Time
-}
-
-// CVEs change rarely (a new CVE is assigned, a score revised): a day's
-// answers are good, and 50,000 vulnerabilities cover a large registry.
-const (
-	cveTTL       = 24 * time.Hour
-	maxCachedCVE = 50000
-)
-
-func (c *cveCache) get(client hss.Client, id string, now time.Time) ([]scanv1.CVE, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[cveKey{client, id}]
-	if !ok || now.Sub(e.at) > cveTTL {
-		return nil, false
-	}
-	return e.cves, true
-}
-
-func (c *cveCache) put(client hss.Client, id string, cves []scanv1.CVE, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCachedCVE {
-		c.m = map[cveKey]cachedCVEs{}
-	}
-	c.m[cveKey{client, id}] = cachedCVEs{cves: cves, at: now}
 }

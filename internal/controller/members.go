@@ -42,9 +42,10 @@ func (r *ImageScanReconciler) loadMembers(ctx context.Context, p *pass) error {
 	}
 	p.members = make([]*member, 0, len(reports))
 	for _, rep := range reports {
-		m := &member{key: keyOfReport(rep), report: rep, status: rep.Status}
-		if s, ok := newer[rep.Name]; ok {
-			m.status = s
+		_, stripped := rep.Annotations[cachedWithoutVulnerabilities]
+		m := &member{key: keyOfReport(rep), report: rep, status: rep.Status, listElsewhere: stripped}
+		if w, ok := newer[rep.Name]; ok {
+			m.status, m.listElsewhere = w.status, m.listElsewhere || w.listElsewhere
 		}
 		m.written = m.status
 		p.members = append(p.members, m)

@@ -3,7 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
-	"sync"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -60,6 +60,11 @@ func (r *ImageScanReconciler) createReports(ctx context.Context, obj *scanv1.Ima
 				return err
 			}
 			if err := r.createReport(gctx, obj, rep); err != nil {
+				if quotaExceeded(err) {
+					return stalled(scanv1.ReasonReportQuotaExceeded,
+						"the namespace's ResourceQuota allows no more ImageReports (one per image) and this ImageScan needs %d more; "+
+							"ask the platform team to raise count/imagereports.scan.hss.dev, or scan fewer images", len(ms))
+				}
 				return fmt.Errorf("create ImageReport %s: %w", rep.Name, err)
 			}
 			m.report, m.written = rep, rep.Status
@@ -71,6 +76,12 @@ func (r *ImageScanReconciler) createReports(ctx context.Context, obj *scanv1.Ima
 		})
 	}
 	return g.Wait()
+}
+
+// quotaExceeded: the API server refused a creation because a
+// ResourceQuota of the namespace is used up.
+func quotaExceeded(err error) bool {
+	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota")
 }
 
 // createReport creates rep. A report of that name left by an earlier
@@ -114,20 +125,26 @@ func (r *ImageScanReconciler) deleteReports(ctx context.Context, obj *scanv1.Ima
 	return g.Wait()
 }
 
-// saveReports writes each report whose status the pass changed, as a merge
-// patch of the difference: a rescan with the same result writes a report
-// once, for its new round and scan time. A member only waiting for its
-// statistics or vulnerabilities is not written until they come, or a read
-// fails.
+// saveReports writes each report whose status the pass changed (see
+// saveMembers).
 func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
 	if !p.loaded {
 		return nil
 	}
+	return r.saveMembers(ctx, p, p.members)
+}
+
+// saveMembers writes the report of each of ms whose status the pass
+// changed, as a merge patch of the difference: a rescan with the same
+// result writes a report once, for its new round and scan time. A member
+// only waiting for its statistics or vulnerabilities is not written until
+// they come, or a read fails. Once written, a member lets go of its
+// vulnerability list: the server holds it, and nothing reads it back.
+func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*member) error {
 	round := p.roundNumber()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(reportWriters)
-	var mu sync.Mutex
-	for _, m := range p.members {
+	for _, m := range ms {
 		if m.report == nil || equality.Semantic.DeepEqual(m.status, m.written) {
 			continue
 		}
@@ -140,9 +157,9 @@ func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
 		g.Go(func() error {
 			base := *m.report // a shallow copy: the cached object is shared
 			base.Status = m.written
-			if _, stripped := m.report.Annotations[cachedWithoutVulnerabilities]; stripped && base.Status.Vulnerabilities == nil {
-				// The server holds a list the cache left out: a base with
-				// one makes the patch replace it, or clear it.
+			if m.listElsewhere && base.Status.Vulnerabilities == nil {
+				// The server holds a list this manager let go of: a base
+				// with one makes the patch replace it, or clear it.
 				base.Status.Vulnerabilities = []scanv1.Vulnerability{{}}
 			}
 			next := base.DeepCopy()
@@ -153,10 +170,8 @@ func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
 				}
 				return fmt.Errorf("write ImageReport %s: %w", next.Name, err)
 			}
-			mu.Lock()
-			m.written = m.status
-			mu.Unlock()
-			r.lag.wrote(keyOf(p.obj), next.Name, next.ResourceVersion, m.status, r.Clock.Now())
+			m.saved()
+			r.lag.wrote(keyOf(p.obj), next.Name, next.ResourceVersion, m.status, m.listElsewhere, r.Clock.Now())
 			return nil
 		})
 	}

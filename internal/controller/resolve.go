@@ -105,7 +105,7 @@ func (r *ImageScanReconciler) credentials(ctx context.Context, obj *scanv1.Image
 }
 
 func (r *ImageScanReconciler) fromSecret(ctx context.Context, key types.NamespacedName, t *hss.Target) error {
-	creds, err := r.secrets.read(ctx, r.Client, key)
+	creds, err := r.secrets.read(ctx, r.Client, key, r.Clock.Now())
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,20 @@ type member struct {
 	status scanv1.ImageReportStatus
 	// written is status as last saved; saveReports writes the difference.
 	written scanv1.ImageReportStatus
+	// listElsewhere: the server may hold a vulnerability list that status
+	// and written leave out (the cache strips them, and a member lets go of
+	// its list once saved).
+	listElsewhere bool
+}
+
+// saved records that status is now the server's, and lets go of the
+// vulnerability list, which only the server keeps.
+func (m *member) saved() {
+	if m.status.Vulnerabilities != nil {
+		m.status.Vulnerabilities = nil
+		m.listElsewhere = true
+	}
+	m.written = m.status
 }
 
 // phase names the stage of an ImageScan's current round.

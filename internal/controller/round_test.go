@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -256,7 +257,7 @@ func TestCacheLagWaitsForOwnWritesWithinItsBound(t *testing.T) {
 	now := time.Now()
 	lag.created(scan, "a", now)
 	lag.deleted(scan, "b", now)
-	lag.wrote(scan, "c", "7", scanv1.ImageReportStatus{Round: 3}, now)
+	lag.wrote(scan, "c", "7", scanv1.ImageReportStatus{Round: 3}, false, now)
 	if synced, _ := lag.reconcile(scan, map[string]string{"b": "1", "c": "6"}, now); synced {
 		t.Fatal("a report created and not seen: not synced")
 	}
@@ -264,7 +265,7 @@ func TestCacheLagWaitsForOwnWritesWithinItsBound(t *testing.T) {
 		t.Fatal("a report deleted and still seen: not synced")
 	}
 	synced, newer := lag.reconcile(scan, map[string]string{"a": "1", "c": "6"}, now)
-	if !synced || newer["c"].Round != 3 {
+	if !synced || newer["c"].status.Round != 3 {
 		t.Fatalf("synced %v, newer %v", synced, newer)
 	}
 	if _, newer := lag.reconcile(scan, map[string]string{"a": "1", "c": "7"}, now); len(newer) != 0 {
@@ -273,5 +274,52 @@ func TestCacheLagWaitsForOwnWritesWithinItsBound(t *testing.T) {
 	lag.created(scan, "never", now)
 	if synced, _ := lag.reconcile(scan, map[string]string{}, now.Add(lagBound+time.Second)); !synced {
 		t.Fatal("an expectation lapses after its bound")
+	}
+}
+
+// The statuses the lag remembers hold no vulnerability list, only that the
+// server has one; and a sweep empties the lag of an ImageScan that is never
+// reconciled again.
+func TestCacheLagHoldsNoListsAndLapsesWithoutAReconcile(t *testing.T) {
+	var lag cacheLag
+	scan := types.NamespacedName{Namespace: "ns", Name: "done"}
+	now := time.Now()
+	list := make([]scanv1.Vulnerability, 500)
+	for i := range 60 {
+		lag.wrote(scan, fmt.Sprintf("r%d", i), "2", scanv1.ImageReportStatus{Round: 1, Vulnerabilities: list}, false, now)
+	}
+	seen := map[string]string{}
+	for i := range 60 {
+		seen[fmt.Sprintf("r%d", i)] = "1"
+	}
+	_, newer := lag.reconcile(scan, seen, now)
+	if w := newer["r0"]; w.status.Vulnerabilities != nil || !w.listElsewhere || w.status.Round != 1 {
+		t.Fatalf("a remembered status: %+v", w)
+	}
+	if lag.size() != 60 {
+		t.Fatalf("size %d, want 60", lag.size())
+	}
+	lag.sweep(now.Add(lagBound / 2))
+	if lag.size() != 60 {
+		t.Fatalf("swept within the bound: size %d", lag.size())
+	}
+	lag.sweep(now.Add(lagBound + time.Second))
+	if lag.size() != 0 || len(lag.m) != 0 {
+		t.Fatalf("after the bound: size %d, %d ImageScans", lag.size(), len(lag.m))
+	}
+}
+
+// A member lets go of its list once written, and remembers that the server
+// holds one.
+func TestASavedMemberLetsGoOfItsList(t *testing.T) {
+	m := &member{status: scanv1.ImageReportStatus{Round: 2, Vulnerabilities: make([]scanv1.Vulnerability, 3)}}
+	m.saved()
+	if m.status.Vulnerabilities != nil || m.written.Vulnerabilities != nil || !m.listElsewhere || m.written.Round != 2 {
+		t.Fatalf("after saving: %+v", m)
+	}
+	plain := &member{status: scanv1.ImageReportStatus{Round: 2}}
+	plain.saved()
+	if plain.listElsewhere {
+		t.Fatal("a member that had no list does not claim one")
 	}
 }

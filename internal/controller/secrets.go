@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,21 +32,63 @@ type secretCredentials struct {
 	hss.Credentials
 	projectID string
 	version   string
+	used      time.Time
 }
 
 // secretCache keeps parsed credentials by Secret and resourceVersion. The
 // resourceVersion comes from the metadata-only informer, so the data is read
 // (uncached, straight from the API server) only when the Secret changed.
+// An entry is one per Secret some ImageScan reads; the janitor drops it
+// when its Secret is gone or no ImageScan read it for idleSecret.
 type secretCache struct {
 	mu sync.Mutex
 	m  map[types.NamespacedName]secretCredentials
 }
 
-func (s *secretCache) read(ctx context.Context, c client.Client, key types.NamespacedName) (secretCredentials, error) {
+// idleSecret is how long credentials nobody read are kept: a running round
+// reads them at least every --max-poll-interval.
+const idleSecret = time.Hour
+
+// sweep drops the credentials of Secrets that are gone (as the metadata
+// cache shows) or that no ImageScan read lately.
+func (s *secretCache) sweep(ctx context.Context, c client.Reader, now time.Time) {
+	s.mu.Lock()
+	keys := make([]types.NamespacedName, 0, len(s.m))
+	for k, e := range s.m {
+		if now.Sub(e.used) > idleSecret {
+			delete(s.m, k)
+			continue
+		}
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	for _, k := range keys {
+		meta := &metav1.PartialObjectMetadata{}
+		meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		if err := c.Get(ctx, k, meta); apierrors.IsNotFound(err) {
+			s.forget(k)
+		}
+	}
+}
+
+func (s *secretCache) forget(k types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+}
+
+func (s *secretCache) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+func (s *secretCache) read(ctx context.Context, c client.Client, key types.NamespacedName, now time.Time) (secretCredentials, error) {
 	meta := &metav1.PartialObjectMetadata{}
 	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	if err := c.Get(ctx, key, meta); err != nil {
 		if apierrors.IsNotFound(err) {
+			s.forget(key)
 			return secretCredentials{}, stalled(scanv1.ReasonCredentialsNotFound,
 				"Secret %q not found in namespace %q; create it with the keys %s and %s", key.Name, key.Namespace, KeyAccessKey, KeySecretKey)
 		}
@@ -54,10 +97,13 @@ func (s *secretCache) read(ctx context.Context, c client.Client, key types.Names
 	version := string(meta.UID) + "/" + meta.ResourceVersion
 	s.mu.Lock()
 	cached, ok := s.m[key]
-	s.mu.Unlock()
 	if ok && cached.version == version {
+		cached.used = now
+		s.m[key] = cached
+		s.mu.Unlock()
 		return cached, nil
 	}
+	s.mu.Unlock()
 	secret := &corev1.Secret{}
 	if err := c.Get(ctx, key, secret); err != nil { // uncached: Secrets are excluded from the cache
 		return secretCredentials{}, err
@@ -66,7 +112,7 @@ func (s *secretCache) read(ctx context.Context, c client.Client, key types.Names
 	if err != nil {
 		return secretCredentials{}, err
 	}
-	creds.version = version
+	creds.version, creds.used = version, now
 	s.mu.Lock()
 	if s.m == nil {
 		s.m = map[types.NamespacedName]secretCredentials{}

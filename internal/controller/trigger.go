@@ -61,12 +61,22 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 			return fromHSS(err)
 		}
 	}
-	listed, err := listAll(ctx, p.client, matchFilters(spec))
+	filters := matchFilters(spec)
+	for i := range filters {
+		filters[i].MaxImages = r.MaxImagesPerScan
+	}
+	listed, err := listAll(ctx, p.client, filters)
 	if err != nil {
 		return fromHSS(err)
 	}
+	keys := membership(spec, listed)
+	if r.MaxImagesPerScan > 0 && len(keys) > r.MaxImagesPerScan {
+		return stalled(scanv1.ReasonImageLimitExceeded,
+			"the ImageScan matches more than %d images, the most one ImageScan may scan on this platform (the manager's --max-images-per-scan); "+
+				"narrow the selector, or split the images across several ImageScans", r.MaxImagesPerScan)
+	}
 	next := p.roundNumber() + 1
-	if err := r.fixMembers(ctx, p, membership(spec, listed), listed, next); err != nil {
+	if err := r.fixMembers(ctx, p, keys, listed, next); err != nil {
 		return err
 	}
 	now := r.Clock.Now()

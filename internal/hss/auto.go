@@ -82,8 +82,8 @@ func (a *autoClient) FileStatistics(ctx context.Context, img Image) (FileStats, 
 	return a.batch.FileStatistics(ctx, img)
 }
 
-func (a *autoClient) Vulnerabilities(ctx context.Context, img Image) ([]Vulnerability, error) {
-	return a.batch.Vulnerabilities(ctx, img)
+func (a *autoClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability) bool) (VulnerabilityCounts, error) {
+	return a.batch.Vulnerabilities(ctx, img, keep)
 }
 
 func (a *autoClient) CVEs(ctx context.Context, vulID string) ([]CVE, error) {

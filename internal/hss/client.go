@@ -20,9 +20,12 @@ type Client interface {
 	FileStatistics(ctx context.Context, img Image) (FileStats, error)
 	// Synchronize asks HSS to refresh its image list of imageType from SWR.
 	Synchronize(ctx context.Context, imageType string) error
-	// Vulnerabilities lists what the image's last scan found, following
-	// pages.
-	Vulnerabilities(ctx context.Context, img Image) ([]Vulnerability, error)
+	// Vulnerabilities counts what the image's last scan found by repair
+	// necessity, exactly at any length of the list, and hands keep its
+	// entries, most urgent first, until keep returns false; a nil keep asks
+	// for the counts alone. It holds one page at a time, whatever the list's
+	// length.
+	Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability) bool) (VulnerabilityCounts, error)
 	// CVEs lists the CVE entries of one vulnerability, which are the same
 	// for every image it is found in.
 	CVEs(ctx context.Context, vulID string) ([]CVE, error)
@@ -72,6 +75,10 @@ type Filter struct {
 	UpdatedBefore     *time.Time
 	ScannedAfter      *time.Time
 	ScannedBefore     *time.Time
+	// MaxImages is not a criterion: when positive, ListImages stops once it
+	// has listed more than MaxImages images, so that a caller with a bound
+	// holds no more than a page beyond it.
+	MaxImages int `json:",omitempty"`
 }
 
 // BatchScanRequest scans either Images (explicit) or everything Filter
@@ -132,6 +139,15 @@ type Vulnerability struct {
 	App, Version, Path, Position string
 	Description, Solution, URL   string
 }
+
+// VulnerabilityCounts count an image's vulnerabilities by repair
+// necessity; an entry of any other necessity counts as NotNeeded.
+type VulnerabilityCounts struct {
+	Immediate, Delay, NotNeeded int64
+}
+
+// Total is every vulnerability counted.
+func (c VulnerabilityCounts) Total() int64 { return c.Immediate + c.Delay + c.NotNeeded }
 
 // Repair necessities as HSS reports them.
 const (

@@ -125,7 +125,7 @@ func (c *tasksClient) ListImages(ctx context.Context, f Filter) ([]Image, error)
 		for _, m := range page {
 			images = append(images, imageFromRegistry(f.ImageType, m))
 		}
-		if len(page) < PageSize || len(images) >= int(value(resp.TotalNum)) {
+		if len(page) < PageSize || len(images) >= int(value(resp.TotalNum)) || f.MaxImages > 0 && len(images) > f.MaxImages {
 			break
 		}
 	}

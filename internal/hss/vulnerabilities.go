@@ -3,6 +3,7 @@ package hss
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 )
@@ -21,42 +22,122 @@ const (
 	maxLongText  = 1024
 )
 
-func (c *sdkClient) Vulnerabilities(ctx context.Context, img Image) ([]Vulnerability, error) {
-	var out []Vulnerability
-	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
-		limit, off := int32(PageSize), offset
-		req := &model.ListImageVulnerabilitiesRequest{
-			EnterpriseProjectId: c.eps, Offset: &off, Limit: &limit,
-			ImageType: img.ImageType, ImageId: img.ImageID, InstanceId: optString(img.InstanceID),
-			Namespace: img.Namespace, ImageName: img.Name, TagName: img.Tag,
-		}
-		var resp *model.ListImageVulnerabilitiesResponse
-		err := c.call(ctx, OpVulnerabilities, func() (err error) {
-			resp, err = c.api.ListImageVulnerabilities(req)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("vulnerabilities of %s/%s:%s at offset %d: %w", img.Namespace, img.Name, img.Tag, offset, err)
-		}
-		page := value(resp.DataList)
+// countPageSize is the smallest page the list calls take: a call made only
+// for its total_num.
+const countPageSize = 10
+
+// urgency orders repair necessities, most urgent first; the last also
+// stands for any necessity HSS may add.
+var urgency = []string{RepairImmediate, RepairDelay, RepairNotNeeded}
+
+// Vulnerabilities reads the list once when it fits on one page, as most
+// images' lists do. A longer one is read by repair necessity, which the
+// call filters on: each necessity's total_num is its exact count, and
+// entries are paged, most urgent first, only while keep wants more. So
+// counting a list of any length costs three calls and one page of memory,
+// and a bounded report stops paging once it is full.
+func (c *sdkClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability) bool) (VulnerabilityCounts, error) {
+	var counts VulnerabilityCounts
+	page, total, err := c.vulnerabilityPage(ctx, img, "", 0, PageSize)
+	if err != nil {
+		return counts, err
+	}
+	if len(page) < PageSize || int64(len(page)) >= total {
+		slices.SortStableFunc(page, func(a, b Vulnerability) int { return rank(a.RepairNecessity) - rank(b.RepairNecessity) })
 		for _, v := range page {
-			out = append(out, Vulnerability{
-				ID:              boundedText(value(v.VulId), maxVulnID),
-				RepairNecessity: value(v.RepairNecessity),
-				App:             boundedText(value(v.AppName), maxShortText),
-				Version:         boundedText(value(v.Version), maxShortText),
-				Path:            boundedText(value(v.AppPath), maxLongText),
-				Position:        boundedText(value(v.Position), maxShortText),
-				Description:     boundedText(value(v.Description), maxLongText),
-				Solution:        boundedText(value(v.Solution), maxLongText),
-				URL:             boundedText(value(v.Url), maxLongText),
-			})
+			*counter(&counts, v.RepairNecessity) += 1
 		}
-		if len(page) < PageSize || len(out) >= int(value(resp.TotalNum)) {
-			break
+		for _, v := range page {
+			if keep == nil || !keep(v) {
+				break
+			}
+		}
+		return counts, nil
+	}
+	keeping := keep != nil
+	for i, necessity := range urgency {
+		n := counter(&counts, necessity)
+		if !keeping {
+			if i == len(urgency)-1 { // the rest, without a call
+				*n = max(0, total-counts.Immediate-counts.Delay)
+				break
+			}
+			_, *n, err = c.vulnerabilityPage(ctx, img, necessity, 0, countPageSize)
+			if err != nil {
+				return counts, err
+			}
+			continue
+		}
+		for offset := int32(0); keeping && offset <= maxListOffset; offset += PageSize {
+			page, t, err := c.vulnerabilityPage(ctx, img, necessity, offset, PageSize)
+			if err != nil {
+				return counts, err
+			}
+			if offset == 0 {
+				*n = t
+			}
+			for _, v := range page {
+				if keeping = keep(v); !keeping {
+					break
+				}
+			}
+			if len(page) < PageSize || int64(offset)+int64(len(page)) >= t {
+				break
+			}
 		}
 	}
-	return out, nil
+	return counts, nil
+}
+
+func rank(necessity string) int {
+	if i := slices.Index(urgency, necessity); i >= 0 {
+		return i
+	}
+	return len(urgency) - 1
+}
+
+func counter(c *VulnerabilityCounts, necessity string) *int64 {
+	switch necessity {
+	case RepairImmediate:
+		return &c.Immediate
+	case RepairDelay:
+		return &c.Delay
+	}
+	return &c.NotNeeded
+}
+
+// vulnerabilityPage reads one page of an image's list, of one necessity
+// when it is set, and the list's total_num.
+func (c *sdkClient) vulnerabilityPage(ctx context.Context, img Image, necessity string, offset, limit int32) ([]Vulnerability, int64, error) {
+	req := &model.ListImageVulnerabilitiesRequest{
+		EnterpriseProjectId: c.eps, Offset: &offset, Limit: &limit, RepairNecessity: optString(necessity),
+		ImageType: img.ImageType, ImageId: img.ImageID, InstanceId: optString(img.InstanceID),
+		Namespace: img.Namespace, ImageName: img.Name, TagName: img.Tag,
+	}
+	var resp *model.ListImageVulnerabilitiesResponse
+	err := c.call(ctx, OpVulnerabilities, func() (err error) {
+		resp, err = c.api.ListImageVulnerabilities(req)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("vulnerabilities of %s/%s:%s at offset %d: %w", img.Namespace, img.Name, img.Tag, offset, err)
+	}
+	list := value(resp.DataList)
+	page := make([]Vulnerability, 0, len(list))
+	for _, v := range list {
+		page = append(page, Vulnerability{
+			ID:              boundedText(value(v.VulId), maxVulnID),
+			RepairNecessity: value(v.RepairNecessity),
+			App:             boundedText(value(v.AppName), maxShortText),
+			Version:         boundedText(value(v.Version), maxShortText),
+			Path:            boundedText(value(v.AppPath), maxLongText),
+			Position:        boundedText(value(v.Position), maxShortText),
+			Description:     boundedText(value(v.Description), maxLongText),
+			Solution:        boundedText(value(v.Solution), maxLongText),
+			URL:             boundedText(value(v.Url), maxLongText),
+		})
+	}
+	return page, max(0, int64(value(resp.TotalNum))), nil
 }
 
 func (c *sdkClient) CVEs(ctx context.Context, vulID string) ([]CVE, error) {
@@ -73,12 +154,16 @@ func (c *sdkClient) CVEs(ctx context.Context, vulID string) ([]CVE, error) {
 			return nil, fmt.Errorf("CVEs of %s: %w", vulID, err)
 		}
 		page := value(resp.DataList)
-		for _, v := range page {
+		for _, v := range page[:min(len(page), maxCVEsPerVulnerability-len(out))] {
 			out = append(out, CVE{ID: boundedText(value(v.CveId), maxVulnID), CVSS: value(v.CvssScore), Published: fromMillis(v.PublishTime)})
 		}
-		if len(page) < PageSize || len(out) >= int(value(resp.TotalNum)) {
+		if len(page) < PageSize || len(out) >= int(value(resp.TotalNum)) || len(out) >= maxCVEsPerVulnerability {
 			break
 		}
 	}
 	return out, nil
 }
+
+// maxCVEsPerVulnerability bounds the CVEs kept of one vulnerability: an
+// advisory names a handful; a list far longer is not worth keeping whole.
+const maxCVEsPerVulnerability = 100

@@ -82,22 +82,29 @@ func catalogue(seed int64) []vulnerability {
 	return out
 }
 
-// vulnerabilitiesOf is an image's list: n distinct catalogue entries, the
+// vulnerabilitiesOf is an image's list: distinct catalogue entries, the
 // low indices far more often than the high (a few advisories are found
-// everywhere), each with the layer it was found in.
+// everywhere), each with the layer it was found in. Past the catalogue's
+// size, as in an image full of vendored copies of old libraries, entries
+// repeat a catalogue vulnerability at another path.
 func (s *Server) vulnerabilitiesOf(img Image) []model.ImageVulInfo {
 	n := int(img.Vulnerabilities)
 	out := make([]model.ImageVulInfo, 0, n)
-	taken := make(map[int]bool, n)
-	for k := 0; len(out) < n && len(out) < catalogueSize; k++ {
+	taken := make(map[int]bool, min(n, catalogueSize))
+	for k := 0; len(out) < n; k++ {
 		h := hashOf(s.cfg.Seed, int64(k), img.ImageID)
 		u := float64(binary.BigEndian.Uint64(h[:8])>>11) / (1 << 53)
 		i := int(math.Pow(u, 3) * catalogueSize)
-		for taken[i] {
-			i = (i + 1) % catalogueSize
-		}
-		taken[i] = true
 		info := s.vulns[i].info
+		if k < catalogueSize {
+			for taken[i] {
+				i = (i + 1) % catalogueSize
+			}
+			taken[i] = true
+			info = s.vulns[i].info
+		} else {
+			info.AppPath = ptr(fmt.Sprintf("/opt/app/vendor/copy-%d/%s.jar", k, val(info.AppName)))
+		}
 		layer := sha256.Sum256([]byte(fmt.Sprintf("%s/layer/%d", img.ImageID, h[8]%12)))
 		info.Position = ptr("sha256:" + hex.EncodeToString(layer[:]))
 		out = append(out, info)

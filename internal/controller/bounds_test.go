@@ -1,0 +1,209 @@
+package controller_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/controller"
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+// withJanitor starts a harness whose reconciler sweeps its caches every few
+// milliseconds and, as in production, does not requeue a completed round
+// without an interval; got receives the reconciler of each manager.
+func withJanitor(t *testing.T, got **controller.ImageScanReconciler) *harness {
+	return newHarnessWith(t, simulator.Config{}, func(_ *harness, r *controller.ImageScanReconciler) {
+		r.SweepInterval, r.MaxRequeue = 20*time.Millisecond, time.Hour
+		*got = r
+	})
+}
+
+// An image listing 40,000 vulnerabilities is counted exactly; with Details
+// its report keeps the most urgent entries its bound holds and says how
+// many it left out. Counting costs three calls, whatever the length.
+func TestAVeryLongVulnerabilityListIsCountedExactlyWithinTheReportsBound(t *testing.T) {
+	for _, mode := range []scanv1.VulnerabilityDetail{scanv1.VulnerabilitiesSummary, scanv1.VulnerabilitiesDetails} {
+		t.Run(string(mode), func(t *testing.T) {
+			h := newHarness(t, simulator.Config{})
+			h.createSecret(validSecret())
+			refs := h.images("legacy", "monolith", 1, func(_ int, img *simulator.Image) { img.Vulnerabilities = 40000 })
+			h.scan("long", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: mode})
+			obj := h.readyInRound("long", 1)
+
+			img, _ := h.sim.Lookup(simulator.TypePrivate, "legacy", "monolith", "v0")
+			var want scanv1.Severities
+			for _, v := range h.sim.Vulnerabilities(img) {
+				switch severityOfRepair[*v.RepairNecessity] {
+				case scanv1.SeverityHigh:
+					want.High++
+				case scanv1.SeverityMedium:
+					want.Medium++
+				default:
+					want.Low++
+				}
+			}
+			rep := h.reports(h.g, "long")["legacy/monolith:v0"]
+			h.g.Expect(rep.Status.Findings.Severities).To(HaveValue(Equal(want)))
+			h.g.Expect(obj.Status.Summary.Severities).To(HaveValue(Equal(want)))
+			calls := h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)
+			if mode == scanv1.VulnerabilitiesSummary {
+				h.g.Expect(rep.Status.Vulnerabilities).To(BeEmpty())
+				h.g.Expect(calls).To(Equal(3))
+				return
+			}
+			kept := len(rep.Status.Vulnerabilities)
+			h.g.Expect(kept).To(BeNumerically(">", 100))
+			h.g.Expect(int(rep.Status.VulnerabilitiesOmitted)).To(Equal(40000 - kept))
+			data, err := json.Marshal(rep.Status.Vulnerabilities)
+			h.g.Expect(err).NotTo(HaveOccurred())
+			h.g.Expect(len(data)).To(BeNumerically("<=", scanv1.MaxReportVulnerabilitiesBytes))
+			for _, v := range rep.Status.Vulnerabilities {
+				h.g.Expect(v.Severity).To(Equal(scanv1.SeverityHigh), "the most urgent fill the report")
+			}
+			h.g.Expect(calls).To(BeNumerically("<=", 1+(kept+199)/200+1+1), "pages stop once the report is full")
+		})
+	}
+}
+
+// A completed ImageScan without an interval is never reconciled again;
+// what the manager remembered of its report writes goes all the same, and
+// never held a vulnerability list.
+func TestACompletedRoundLeavesNothingInTheManager(t *testing.T) {
+	var r *controller.ImageScanReconciler
+	h := withJanitor(t, &r)
+	h.createSecret(validSecret())
+	h.images("team", "app", 60, func(_ int, img *simulator.Image) { img.Vulnerabilities = 150 })
+	h.scan("done", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.readyInRound("done", 1)
+	h.g.Expect(h.reports(h.g, "done")["team/app:v0"].Status.Vulnerabilities).To(HaveLen(150))
+
+	h.clock.Step(3 * time.Minute) // past the bound of the cache's lag
+	h.g.Eventually(func() int { return r.CacheSizes().PendingReportWrites }, 10*time.Second, 20*time.Millisecond).Should(BeZero())
+}
+
+// Credentials parsed from a Secret go once the Secret is gone, whether or
+// not an ImageScan is reconciled again.
+func TestCredentialsOfDeletedSecretsAreDropped(t *testing.T) {
+	var r *controller.ImageScanReconciler
+	h := withJanitor(t, &r)
+	refs := h.images("team", "app", 1, nil)
+	ctx := context.Background()
+	for i := range 12 {
+		name := fmt.Sprintf("creds-%d", i)
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns}, StringData: validSecret()}
+		h.g.Expect(env.Client.Create(ctx, s)).To(Succeed())
+		h.scan(name, scanv1.ImageScanSpec{Images: refs, CredentialsRef: &scanv1.SecretReference{Name: name}})
+	}
+	h.g.Eventually(func() int { return r.CacheSizes().Credentials }, 20*time.Second, 20*time.Millisecond).Should(Equal(12))
+
+	for i := range 12 {
+		name := fmt.Sprintf("creds-%d", i)
+		h.g.Expect(env.Client.Delete(ctx, &scanv1.ImageScan{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns}})).To(Succeed())
+		h.g.Expect(env.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns}})).To(Succeed())
+	}
+	h.g.Eventually(func() int { return r.CacheSizes().Credentials }, 10*time.Second, 20*time.Millisecond).Should(BeZero())
+}
+
+// An answer larger than the client's cap fails the call it answers, as a
+// failed read of that image, named in the condition; the round completes.
+func TestAnAnswerOverTheCapIsTheImagesFailedRead(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("ml", "trainer", 2, func(i int, img *simulator.Image) {
+		if i == 1 {
+			img.OversizedStats = 8 << 20
+		}
+	})
+	h.scan("huge", scanv1.ImageScanSpec{Images: refs})
+	h.accepted("huge", 1)
+	h.finishScans()
+
+	obj := h.eventually("huge", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionFalse, scanv1.ReasonStatsUnavailable)
+	})
+	ready := condition(obj, scanv1.ConditionReady).Message
+	h.g.Expect(ready).To(ContainSubstring("ml/trainer:v1"))
+	h.g.Expect(ready).To(ContainSubstring("exceeded"))
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(1)))
+	h.g.Expect(h.reports(h.g, "huge")["ml/trainer:v1"].Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxStatisticsAttempts)))
+}
+
+// A selector that matches more images than the platform lets one
+// ImageScan scan starts no round and says why; the listing stops past the
+// bound instead of gathering the whole match.
+func TestAnImageScanOverThePlatformsImageLimitStartsNoRound(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{}, func(_ *harness, r *controller.ImageScanReconciler) { r.MaxImagesPerScan = 250 })
+	h.createSecret(validSecret())
+	h.images("team", "app", 1000, nil)
+	h.scan("wide", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
+
+	obj := h.eventually("wide", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImageLimitExceeded)
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionFalse, scanv1.ReasonImageLimitExceeded)
+	})
+	h.g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("more than 250 images"))
+	h.g.Expect(obj.Status.LastScanRequest).To(BeNil())
+	h.g.Expect(h.batchScans()).To(BeZero())
+	h.g.Expect(h.reports(h.g, "wide")).To(BeEmpty())
+	h.g.Expect(h.sim.Count(h.listOp(), simulator.OutcomeOK)).To(Equal(2), "two pages hold more than 250 images")
+
+	before := metav1.NewTime(time.Date(2026, 6, 1+100, 0, 0, 0, 0, time.UTC))
+	h.update("wide", func(o *scanv1.ImageScan) { o.Spec.Selector.UpdatedBefore = &before })
+	obj = h.readyInRound("wide", 1)
+	h.g.Expect(obj.Status.Summary.Matched).To(BeNumerically("~", 100, 1), "a narrower selector scans")
+}
+
+// A namespace's ResourceQuota on ImageReports bounds how many images its
+// ImageScans scan: the ImageScan that needs more says so, and scans once
+// the quota allows.
+func TestAReportQuotaBoundsANamespace(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	ctx := context.Background()
+	quota := &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "reports", Namespace: h.ns},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/imagereports.scan.hss.dev": resource.MustParse("5")}},
+	}
+	h.g.Expect(env.Client.Create(ctx, quota)).To(Succeed())
+	// No quota controller runs here: the status it would compute is set by
+	// hand, and admission counts from it.
+	quota.Status = corev1.ResourceQuotaStatus{Hard: quota.Spec.Hard, Used: corev1.ResourceList{"count/imagereports.scan.hss.dev": resource.MustParse("0")}}
+	h.g.Expect(env.Client.Status().Update(ctx, quota)).To(Succeed())
+
+	refs := h.images("team", "app", 8, nil)
+	h.scan("over", scanv1.ImageScanSpec{Images: refs})
+	obj := h.eventually("over", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonReportQuotaExceeded)
+	})
+	h.g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("count/imagereports.scan.hss.dev"))
+	h.g.Expect(h.batchScans()).To(BeZero(), "no round starts over fewer members than it has")
+
+	h.g.Eventually(func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(quota), quota); err != nil {
+			return err
+		}
+		quota.Spec.Hard["count/imagereports.scan.hss.dev"] = resource.MustParse("20")
+		quota.Status.Hard = quota.Spec.Hard
+		return env.Client.Update(ctx, quota)
+	}, 10*time.Second).Should(Succeed())
+	h.g.Eventually(func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(quota), quota); err != nil {
+			return err
+		}
+		quota.Status.Hard = quota.Spec.Hard
+		return env.Client.Status().Update(ctx, quota)
+	}, 10*time.Second).Should(Succeed())
+	h.update("over", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "quota-raised"} })
+	obj = h.readyInRound("over", 1)
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(8)))
+}

@@ -1,0 +1,51 @@
+package controller
+
+import (
+	"context"
+	"time"
+)
+
+// defaultSweepInterval is how often the janitor prunes the caches.
+const defaultSweepInterval = time.Minute
+
+// janitor prunes the reconciler's caches on a timer: what an ImageScan, a
+// Secret or a client left behind goes even when nothing reconciles again
+// (a completed round without an interval is never requeued).
+func (r *ImageScanReconciler) janitor(ctx context.Context) error {
+	t := r.Ticks.NewTicker(r.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+			r.sweep(ctx)
+		}
+	}
+}
+
+func (r *ImageScanReconciler) sweep(ctx context.Context) {
+	now := r.Clock.Now()
+	r.lag.sweep(now)
+	r.cves.sweep(now)
+	r.feeds.sweep(now)
+	r.secrets.sweep(ctx, r.Client, now)
+}
+
+// CacheSizes says what the reconciler's own caches hold.
+type CacheSizes struct {
+	// PendingReportWrites: report creations, deletions and statuses the
+	// manager's cache has yet to show.
+	PendingReportWrites int
+	// Credentials: parsed Secrets.
+	Credentials int
+	// CVEs: vulnerabilities whose CVEs are cached.
+	CVEs int
+	// Feeds: feeds of finished scans.
+	Feeds int
+}
+
+// CacheSizes reports what the caches hold now.
+func (r *ImageScanReconciler) CacheSizes() CacheSizes {
+	return CacheSizes{PendingReportWrites: r.lag.size(), Credentials: r.secrets.len(), CVEs: r.cves.len(), Feeds: r.feeds.len()}
+}

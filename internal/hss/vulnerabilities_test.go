@@ -1,0 +1,103 @@
+package hss
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+)
+
+// scannedWith adds an image with n vulnerabilities, scans it and returns it
+// as listed.
+func scannedWith(t *testing.T, e *env, n int32) Image {
+	t.Helper()
+	g := NewWithT(t)
+	img := private("team", "legacy", "1.0", 1<<30, epoch)
+	img.Vulnerabilities = n
+	e.sim.AddImages(img)
+	c, ctx := e.client(t), context.Background()
+	g.Expect(c.BatchScan(ctx, BatchScanRequest{ImageType: simulator.TypePrivate,
+		Images: []ImageRef{{Namespace: "team", Name: "legacy", Tag: "1.0"}}})).To(Succeed())
+	e.clk.Step(queueDelay + scanTime)
+	images, err := c.ListImages(ctx, Filter{ImageType: simulator.TypePrivate})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(images).To(HaveLen(1))
+	return images[0]
+}
+
+// wantCounts counts the simulator's list of img by repair necessity.
+func wantCounts(e *env, img Image) VulnerabilityCounts {
+	sim, _ := e.sim.Lookup(simulator.TypePrivate, img.Namespace, img.Name, img.Tag)
+	var want VulnerabilityCounts
+	for _, v := range e.sim.Vulnerabilities(sim) {
+		*counter(&want, *v.RepairNecessity)++
+	}
+	return want
+}
+
+// An image listing 40,000 vulnerabilities is counted exactly with three
+// calls, none of which reads more than a page.
+func TestCountingAVeryLongListCostsThreeCalls(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, Options{}, nil)
+	img := scannedWith(t, e, 40000)
+	before := e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)
+
+	counts, err := e.client(t).Vulnerabilities(context.Background(), img, nil)
+
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(counts).To(Equal(wantCounts(e, img)))
+	g.Expect(counts.Total()).To(Equal(int64(40000)))
+	g.Expect(e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK) - before).To(Equal(3))
+}
+
+// Entries come most urgent first, and paging stops as soon as keep has
+// what it wants; the counts still cover the whole list.
+func TestEntriesComeMostUrgentFirstUntilKeepIsFull(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, Options{}, nil)
+	img := scannedWith(t, e, 40000)
+	want := wantCounts(e, img)
+	g.Expect(want.Immediate).To(BeNumerically(">", 300), "the first necessity spans pages")
+	before := e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)
+
+	var kept []Vulnerability
+	counts, err := e.client(t).Vulnerabilities(context.Background(), img, func(v Vulnerability) bool {
+		kept = append(kept, v)
+		return len(kept) < 300
+	})
+
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(counts).To(Equal(want))
+	g.Expect(kept).To(HaveLen(300))
+	for _, v := range kept {
+		g.Expect(v.RepairNecessity).To(Equal(RepairImmediate))
+	}
+	calls := e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK) - before
+	g.Expect(calls).To(Equal(1+2+1), "the unfiltered first page, two pages of the urgent ones, a count of the next; the last is the rest of the total")
+}
+
+// A list that fits on one page is read once, and handed over most urgent
+// first.
+func TestAShortListIsReadOnce(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, Options{}, nil)
+	img := scannedWith(t, e, 150)
+	before := e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)
+
+	var kept []Vulnerability
+	counts, err := e.client(t).Vulnerabilities(context.Background(), img, func(v Vulnerability) bool {
+		kept = append(kept, v)
+		return true
+	})
+
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(counts).To(Equal(wantCounts(e, img)))
+	g.Expect(kept).To(HaveLen(150))
+	for i := 1; i < len(kept); i++ {
+		g.Expect(rank(kept[i-1].RepairNecessity)).To(BeNumerically("<=", rank(kept[i].RepairNecessity)))
+	}
+	g.Expect(e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK) - before).To(Equal(1))
+}
