@@ -207,3 +207,37 @@ func TestAReportQuotaBoundsANamespace(t *testing.T) {
 	obj = h.readyInRound("over", 1)
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(8)))
 }
+
+// A round's reads are saved a slice at a time: while HSS stops answering
+// statistics part-way through a large round, the reports of the slices
+// already read are saved, so a manager that stops then loses at most a
+// slice; the round completes once HSS answers again.
+func TestARoundIsReadAndSavedInSlices(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	h.images("team", "app", 600, nil)
+	release := h.sim.Hold(simulator.OpFileStats, 300)
+	t.Cleanup(release)
+	h.scan("sliced", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesNone})
+	h.accepted("sliced", 1)
+	h.finishScans()
+
+	withStatistics := func() int {
+		n := 0
+		for _, rep := range h.reports(h.g, "sliced") {
+			if rep.Status.FilesCount != nil {
+				n++
+			}
+		}
+		return n
+	}
+	// The first slice is saved while the second waits on HSS.
+	h.g.Eventually(withStatistics, 30*time.Second, 100*time.Millisecond).Should(BeNumerically(">=", 256))
+	h.g.Expect(withStatistics()).To(BeNumerically("<", 600), "saved before the round's reads were done")
+
+	release()
+	obj := h.eventually("sliced", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+	})
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(600)))
+}

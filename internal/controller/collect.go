@@ -7,79 +7,45 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
-// collect fetches the file statistics of members whose scan succeeded in
-// this round, at most StatsConcurrency at a time: from HSS the first time a
-// scan is seen, from the cache after (several ImageScans may share an image).
-// A member whose image ID is unchanged since its report's statistics already
+// collect fetches the file statistics of the members of ms whose scan
+// succeeded in this round (fanOut): from HSS the first time a scan is
+// seen, from the cache after (several ImageScans may share an image). A
+// member whose image ID is unchanged since its report's statistics already
 // has them (resultOf) and costs no call.
 //
-// A failed call is the image's own problem unless it is an authentication
-// failure, which every call would share and which stops the pass. The
-// report counts the attempt, and the image is tried again on the next poll,
-// at most MaxStatisticsAttempts times in the round, so one unreadable answer
-// neither holds the round nor makes the controller spin.
-func (r *ImageScanReconciler) collect(ctx context.Context, p *pass) error {
-	if phaseOf(p.round) != phaseScanning {
-		return nil
-	}
+// A failed call is counted on the report, and the image is tried again on
+// the next poll, at most MaxStatisticsAttempts times in the round, so one
+// unreadable answer neither holds the round nor makes the controller spin.
+func (r *ImageScanReconciler) collect(ctx context.Context, p *pass, ms []*member) error {
 	round := p.round.Round
 	imageType := string(p.obj.Spec.ImageType)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.StatsConcurrency)
-	var mu sync.Mutex
-	var throttled error
-	for _, m := range p.members {
-		mu.Lock()
-		spent := throttled != nil
-		mu.Unlock()
-		if spent {
-			break // the budget is spent: no point in asking for more now
-		}
+	var calls []*member
+	for _, m := range ms {
 		if !awaitingStatistics(m.status, round) || m.status.LastScanTime == nil {
 			continue
 		}
-		key := statsKey{client: p.client, imageType: imageType, image: m.key, imageID: m.status.ImageID, scannedAt: m.status.LastScanTime.Time}
-		if s, ok := r.stats.get(key); ok {
+		if s, ok := r.stats.get(statsKeyOf(p, m)); ok {
 			setStatistics(&m.status, s)
 			continue
 		}
+		calls = append(calls, m)
+	}
+	return r.fanOut(ctx, calls, func(ctx context.Context, m *member) (func(), error) {
 		img := hss.Image{ImageType: imageType, ImageID: m.status.ImageID, Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID}
-		g.Go(func() error {
-			s, err := p.client.FileStatistics(gctx, img)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				r.stats.put(key, s)
-				setStatistics(&m.status, s)
-			case hss.ClassOf(err) == hss.ClassAuth:
-				return err
-			case hss.ClassOf(err) == hss.ClassThrottled:
-				// Not the image's fault: the pass ends, and comes back when
-				// the budget allows.
-				throttled = err
-			case gctx.Err() != nil:
-				// Not the image's fault either: the pass's deadline, or
-				// another call's failure, cancelled this one.
-			default:
-				recordStatisticsFailure(&m.status, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return fromHSS(err)
-	}
-	if throttled != nil {
-		return fromHSS(throttled)
-	}
-	return nil
+		s, err := p.client.FileStatistics(ctx, img)
+		return func() {
+			r.stats.put(statsKeyOf(p, m), s)
+			setStatistics(&m.status, s)
+		}, err
+	}, func(m *member, err error) { recordStatisticsFailure(&m.status, err) })
+}
+
+func statsKeyOf(p *pass, m *member) statsKey {
+	return statsKey{client: p.client, imageType: string(p.obj.Spec.ImageType), image: m.key, imageID: m.status.ImageID, scannedAt: m.status.LastScanTime.Time}
 }
 
 func setStatistics(s *scanv1.ImageReportStatus, fs hss.FileStats) {

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
-
-	"golang.org/x/sync/errgroup"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
@@ -22,98 +19,39 @@ func detailOf(spec scanv1.ImageScanSpec) scanv1.VulnerabilityDetail {
 	return spec.Vulnerabilities
 }
 
-// detailSlice is how many members' vulnerability lists (Details) a pass
-// reads before saving their reports: the pass holds at most this many
-// lists, each within MaxReportVulnerabilitiesBytes, whatever the round's
-// size.
-const detailSlice = 16
-
 // inspect reads, after the statistics and through the same limiter, the
-// vulnerabilities of members whose scan succeeded in this round: their
-// counts by severity (Summary), and the most urgent entries with their
-// CVEs, as many as a report holds (Details). The client counts a list of
-// any length without holding it, and with Details each slice of members is
-// saved, and its lists let go, before the next is read. A member without
-// vulnerabilities needs no call (resultOf). A failed read is counted on the
-// report, like a statistics failure, at most MaxStatisticsAttempts times; a
-// failed CVE lookup leaves its entries without CVEs.
-func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass) error {
+// vulnerabilities of the members of ms whose scan succeeded in this round
+// (fanOut): their counts by severity (Summary), and the most urgent entries
+// with their CVEs, as many as a report holds (Details). The client counts a
+// list of any length without holding it. A member without vulnerabilities
+// needs no call (resultOf). A failed read is counted on the report, like a
+// statistics failure, at most MaxStatisticsAttempts times; a failed CVE
+// lookup leaves its entries without CVEs.
+func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass, ms []*member) error {
 	mode := detailOf(p.obj.Spec)
-	if phaseOf(p.round) != phaseScanning || mode == scanv1.VulnerabilitiesNone {
+	if mode == scanv1.VulnerabilitiesNone {
 		return nil
 	}
-	var waiting []*member
-	for _, m := range p.members {
-		if awaitingDetail(m.status, p.round.Round) {
-			waiting = append(waiting, m)
-		}
-	}
-	size := max(len(waiting), 1)
-	if mode == scanv1.VulnerabilitiesDetails {
-		size = detailSlice
-	}
-	for part := range slices.Chunk(waiting, size) {
-		err := r.inspectSlice(ctx, p, part, mode)
-		if mode == scanv1.VulnerabilitiesDetails {
-			if serr := r.saveMembers(ctx, p, part); err == nil {
-				err = serr
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// inspectSlice reads the vulnerabilities of ms, StatsConcurrency at a time.
-func (r *ImageScanReconciler) inspectSlice(ctx context.Context, p *pass, ms []*member, mode scanv1.VulnerabilityDetail) error {
 	imageType := string(p.obj.Spec.ImageType)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.StatsConcurrency)
-	var mu sync.Mutex
-	var throttled error
+	var calls []*member
 	for _, m := range ms {
-		mu.Lock()
-		spent := throttled != nil
-		mu.Unlock()
-		if spent {
-			break
+		if awaitingDetail(m.status, p.round.Round) {
+			calls = append(calls, m)
 		}
+	}
+	return r.fanOut(ctx, calls, func(ctx context.Context, m *member) (func(), error) {
 		img := hss.Image{ImageType: imageType, ImageID: m.status.ImageID, Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID}
-		g.Go(func() error {
-			var kept keptVulnerabilities
-			var keep func(hss.Vulnerability) bool
-			if mode == scanv1.VulnerabilitiesDetails {
-				keep = kept.add
-			}
-			counts, err := p.client.Vulnerabilities(gctx, img, keep)
-			if err == nil && mode == scanv1.VulnerabilitiesDetails {
-				r.addCVEs(gctx, p.client, kept.entries)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				setDetail(&m.status, mode, counts, kept.entries)
-			case hss.ClassOf(err) == hss.ClassAuth:
-				return err
-			case hss.ClassOf(err) == hss.ClassThrottled:
-				throttled = err
-			case gctx.Err() != nil:
-			default:
-				recordDetailFailure(&m.status, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return fromHSS(err)
-	}
-	if throttled != nil {
-		return fromHSS(throttled)
-	}
-	return nil
+		var kept keptVulnerabilities
+		var keep func(hss.Vulnerability) bool
+		if mode == scanv1.VulnerabilitiesDetails {
+			keep = kept.add
+		}
+		counts, err := p.client.Vulnerabilities(ctx, img, keep)
+		if err == nil && mode == scanv1.VulnerabilitiesDetails {
+			r.addCVEs(ctx, p.client, kept.entries)
+		}
+		return func() { setDetail(&m.status, mode, counts, kept.entries) }, err
+	}, func(m *member, err error) { recordDetailFailure(&m.status, err) })
 }
 
 // awaitingDetail: the member's scan succeeded in this round and its

@@ -13,8 +13,8 @@ import (
 
 // Reconcile reads as the round's story: load the round's members (its
 // reports), resolve the HSS target, trigger a round when one is due, follow
-// its images, collect their statistics, inspect their vulnerabilities; then
-// save the reports that changed,
+// its images, read their statistics and vulnerabilities a slice at a time,
+// saving each slice's reports; then save the reports that changed,
 // turn the pass into status, save it, and announce what changed. Status is
 // written in one place, at the end, except for the scan intent that trigger
 // records before the batch-scan call.
@@ -53,7 +53,7 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 	ctx, cancel := context.WithTimeout(ctx, r.PassTimeout)
 	defer cancel()
-	steps := []func(context.Context, *pass) error{r.loadMembers, r.resolve, r.trigger, r.follow, r.collect, r.inspect}
+	steps := []func(context.Context, *pass) error{r.loadMembers, r.resolve, r.trigger, r.follow, r.readMembers}
 	for _, step := range steps {
 		if err := step(ctx, p); err != nil || !p.loaded {
 			return err

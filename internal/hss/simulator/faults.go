@@ -40,11 +40,23 @@ type faultInjector struct {
 	limiter *rate.Limiter
 	rng     *rand.Rand
 	forced  []forcedFailure
+	hold    *hold
+}
+
+// hold keeps requests of one operation beyond the first after waiting, as
+// a server that stops answering mid-way does, until released.
+type hold struct {
+	op       Op
+	after    int
+	seen     int
+	released chan struct{}
 }
 
 // verdict is what the faults decided for one request.
 type verdict struct {
-	latency    time.Duration
+	latency time.Duration
+	// held, when set, is closed when the request may go on.
+	held       <-chan struct{}
 	drop       bool
 	err        *apiError
 	retryAfter int // seconds, with a 429
@@ -67,6 +79,17 @@ func (s *Server) FailNext(op Op, n int, status int) {
 	s.faults.forced = append(live, forcedFailure{op: op, left: n, status: status})
 }
 
+// Hold makes requests for op beyond the first after wait, unanswered,
+// until release is called or the client gives up; release is idempotent.
+func (s *Server) Hold(op Op, after int) (release func()) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	h := &hold{op: op, after: after, released: make(chan struct{})}
+	s.faults.hold = h
+	var once sync.Once
+	return func() { once.Do(func() { close(h.released) }) }
+}
+
 func (fi *faultInjector) set(f Faults) {
 	fi.f = f
 	fi.limiter = nil
@@ -83,6 +106,11 @@ func (fi *faultInjector) decide(op Op, now time.Time) verdict {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	v := verdict{latency: fi.f.Latency}
+	if h := fi.hold; h != nil && h.op == op {
+		if h.seen++; h.seen > h.after {
+			v.held = h.released
+		}
+	}
 	if fi.f.DropRate > 0 && fi.rng.Float64() < fi.f.DropRate {
 		v.drop = true
 		return v

@@ -95,6 +95,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := routeOf(r.Method, r.URL.Path)
 	v := s.faults.decide(rt.op, s.clock.Now())
 	wait(r.Context(), v.latency)
+	if v.held != nil {
+		select {
+		case <-v.held:
+		case <-r.Context().Done():
+		}
+	}
 
 	rec := RequestRecord{ID: id, Method: r.Method, Path: r.URL.Path, Op: rt.op, Outcome: OutcomeDropped}
 	var a answer

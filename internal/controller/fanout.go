@@ -1,0 +1,103 @@
+package controller
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+)
+
+// Slices of a round's member reads. A pass reads a slice's statistics and
+// vulnerabilities, saves the slice's reports, and goes on to the next: it
+// holds at most a slice of unsaved results (with Details, a slice of
+// vulnerability lists), and a manager that stops loses at most a slice's
+// reads.
+const (
+	readSlice   = 256
+	detailSlice = 16
+)
+
+// readMembers reads, a slice at a time, what the round's members still
+// need after their scans: file statistics (collect), then vulnerabilities
+// (inspect); each slice is saved before the next is read.
+func (r *ImageScanReconciler) readMembers(ctx context.Context, p *pass) error {
+	if phaseOf(p.round) != phaseScanning {
+		return nil
+	}
+	round, mode := p.round.Round, detailOf(p.obj.Spec)
+	var waiting []*member
+	for _, m := range p.members {
+		if awaitingStatistics(m.status, round) || awaitingDetail(m.status, round) && mode != scanv1.VulnerabilitiesNone {
+			waiting = append(waiting, m)
+		}
+	}
+	size := readSlice
+	if mode == scanv1.VulnerabilitiesDetails {
+		size = detailSlice
+	}
+	for part := range slices.Chunk(waiting, size) {
+		err := r.collect(ctx, p, part)
+		if err == nil {
+			err = r.inspect(ctx, p, part)
+		}
+		if serr := r.saveMembers(ctx, p, part); err == nil {
+			err = serr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fanOut makes call for each of ms, StatsConcurrency at a time. What an
+// error means is decided here for every member call: an authentication
+// failure, which every call would share, stops the fan-out and is
+// returned; throttling starts no further call and is returned once the
+// calls in flight end, as the budget is spent; a call the pass's deadline
+// or another's failure cancelled is nobody's fault; any other failure is
+// the member's own, handed to failed (under a lock, as is call's success).
+func (r *ImageScanReconciler) fanOut(ctx context.Context, ms []*member, call func(context.Context, *member) (func(), error), failed func(*member, error)) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.StatsConcurrency)
+	var mu sync.Mutex
+	var throttled error
+	for _, m := range ms {
+		mu.Lock()
+		spent := throttled != nil
+		mu.Unlock()
+		if spent {
+			break
+		}
+		g.Go(func() error {
+			done, err := call(gctx, m)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				if done != nil {
+					done()
+				}
+			case hss.ClassOf(err) == hss.ClassAuth:
+				return err
+			case hss.ClassOf(err) == hss.ClassThrottled:
+				throttled = err
+			case gctx.Err() != nil:
+			default:
+				failed(m, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fromHSS(err)
+	}
+	if throttled != nil {
+		return fromHSS(throttled)
+	}
+	return nil
+}
