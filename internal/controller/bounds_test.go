@@ -43,14 +43,7 @@ func TestAVeryLongVulnerabilityListIsCountedExactlyWithinTheReportsBound(t *test
 			img, _ := h.sim.Lookup(simulator.TypePrivate, "legacy", "monolith", "v0")
 			var want scanv1.Severities
 			for _, v := range h.sim.Vulnerabilities(img) {
-				switch severityOfRepair[*v.RepairNecessity] {
-				case scanv1.SeverityHigh:
-					want.High++
-				case scanv1.SeverityMedium:
-					want.Medium++
-				default:
-					want.Low++
-				}
+				count(&want, severityOfRepair[*v.RepairNecessity])
 			}
 			rep := h.reports(h.g, "long")["legacy/monolith:v0"]
 			h.g.Expect(rep.Status.Findings.Severities).To(HaveValue(Equal(want)))

@@ -18,6 +18,18 @@ var severityOfRepair = map[string]scanv1.Severity{
 	"immediate_repair": scanv1.SeverityHigh, "delay_repair": scanv1.SeverityMedium, "not_needed_repair": scanv1.SeverityLow,
 }
 
+// count adds one vulnerability of a severity to s.
+func count(s *scanv1.Severities, sev scanv1.Severity) {
+	switch sev {
+	case scanv1.SeverityHigh:
+		s.High++
+	case scanv1.SeverityMedium:
+		s.Medium++
+	default:
+		s.Low++
+	}
+}
+
 // Each report holds what HSS listed: the counts by severity with Summary,
 // and with Details every vulnerability, highest severity first, with the
 // CVEs HSS gives for it.
@@ -49,14 +61,7 @@ func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 						e.CVEs = append(e.CVEs, scanv1.CVE{ID: *c.CveId, CVSS: strconv.FormatFloat(float64(*c.CvssScore), 'f', -1, 32)})
 					}
 					entries = append(entries, e)
-					switch e.Severity {
-					case scanv1.SeverityHigh:
-						want.High++
-					case scanv1.SeverityMedium:
-						want.Medium++
-					default:
-						want.Low++
-					}
+					count(&want, e.Severity)
 				}
 				h.g.Expect(rep.Status.Findings.Severities).To(HaveValue(Equal(want)), rep.Spec.Reference)
 				h.g.Expect(rep.Status.Detail).To(Equal(mode))

@@ -1,12 +1,14 @@
 package hss
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
 	dto "github.com/prometheus/client_model/go"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -95,6 +97,22 @@ func (e *env) clientFor(t *testing.T, tg Target) Client {
 		t.Fatalf("build client for %s: %v", tg.Credentials, err)
 	}
 	return c
+}
+
+// scanned adds img to the simulator, has it scanned, and returns it as
+// the image list shows it.
+func scanned(t *testing.T, e *env, img simulator.Image) Image {
+	t.Helper()
+	g := NewWithT(t)
+	e.sim.AddImages(img)
+	c, ctx := e.client(t), context.Background()
+	g.Expect(c.BatchScan(ctx, BatchScanRequest{ImageType: simulator.TypePrivate,
+		Images: []ImageRef{{Namespace: img.Namespace, Name: img.Name, Tag: img.Tag}}})).To(Succeed())
+	e.clk.Step(queueDelay + scanTime)
+	images, err := c.ListImages(ctx, Filter{ImageType: simulator.TypePrivate, Namespace: img.Namespace, ImageName: img.Name, Tag: img.Tag})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(images).To(HaveLen(1))
+	return images[0]
 }
 
 // private is a hand-made private image.

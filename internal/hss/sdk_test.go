@@ -436,16 +436,9 @@ func TestAnAnswerOverTheCapFailsItsCallWithoutReadingIt(t *testing.T) {
 			e := startEnv(t, sim, handler, clk, Options{MaxAnswerBytes: 64 << 10})
 			big := private("payments", "api", "1.0", 300<<20, epoch)
 			big.OversizedStats = 1 << 20
-			e.sim.AddImages(big)
-			c := e.client(t)
-			ctx := context.Background()
-			g.Expect(c.BatchScan(ctx, BatchScanRequest{ImageType: simulator.TypePrivate,
-				Images: []ImageRef{{Namespace: "payments", Name: "api", Tag: "1.0"}}})).To(Succeed())
-			e.clk.Step(queueDelay + scanTime)
-			images, err := c.ListImages(ctx, Filter{ImageType: simulator.TypePrivate})
-			g.Expect(err).NotTo(HaveOccurred(), "answers under the cap are read")
+			img := scanned(t, e, big) // answers under the cap are read
 
-			_, err = c.FileStatistics(ctx, images[0])
+			_, err := e.client(t).FileStatistics(context.Background(), img)
 
 			var he *Error
 			g.Expect(errors.As(err, &he)).To(BeTrue())

@@ -9,22 +9,11 @@ import (
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 )
 
-// scannedWith adds an image with n vulnerabilities, scans it and returns it
-// as listed.
+// scannedWith scans an image with n vulnerabilities.
 func scannedWith(t *testing.T, e *env, n int32) Image {
-	t.Helper()
-	g := NewWithT(t)
 	img := private("team", "legacy", "1.0", 1<<30, epoch)
 	img.Vulnerabilities = n
-	e.sim.AddImages(img)
-	c, ctx := e.client(t), context.Background()
-	g.Expect(c.BatchScan(ctx, BatchScanRequest{ImageType: simulator.TypePrivate,
-		Images: []ImageRef{{Namespace: "team", Name: "legacy", Tag: "1.0"}}})).To(Succeed())
-	e.clk.Step(queueDelay + scanTime)
-	images, err := c.ListImages(ctx, Filter{ImageType: simulator.TypePrivate})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(images).To(HaveLen(1))
-	return images[0]
+	return scanned(t, e, img)
 }
 
 // wantCounts counts the simulator's list of img by repair necessity.
