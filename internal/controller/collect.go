@@ -23,7 +23,7 @@ import (
 func (r *ImageScanReconciler) collect(ctx context.Context, p *pass, ms []*member) error {
 	round := p.round.Round
 	imageType := string(p.obj.Spec.ImageType)
-	var calls []*member
+	var calls []*member // at most a slice (readMembers)
 	for _, m := range ms {
 		if !awaitingStatistics(m.status, round) || m.status.LastScanTime == nil {
 			continue

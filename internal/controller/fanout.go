@@ -29,6 +29,9 @@ func (r *ImageScanReconciler) readMembers(ctx context.Context, p *pass) error {
 		return nil
 	}
 	round, mode := p.round.Round, detailOf(p.obj.Spec)
+	// One pointer per member still to read, owned by this pass: the round's
+	// members are held anyway (see loadMembers); the reads' results are
+	// bounded by the slice.
 	var waiting []*member
 	for _, m := range p.members {
 		if awaitingStatistics(m.status, round) || awaitingDetail(m.status, round) && mode != scanv1.VulnerabilitiesNone {

@@ -33,7 +33,7 @@ func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass, ms []*member
 		return nil
 	}
 	imageType := string(p.obj.Spec.ImageType)
-	var calls []*member
+	var calls []*member // at most a slice (readMembers)
 	for _, m := range ms {
 		if awaitingDetail(m.status, p.round.Round) {
 			calls = append(calls, m)

@@ -53,7 +53,7 @@ const idleSecret = time.Hour
 // cache shows) or that no ImageScan read lately.
 func (s *secretCache) sweep(ctx context.Context, c client.Reader, now time.Time) {
 	s.mu.Lock()
-	keys := make([]types.NamespacedName, 0, len(s.m))
+	keys := make([]types.NamespacedName, 0, len(s.m)) // one per cached Secret, for this sweep
 	for k, e := range s.m {
 		if now.Sub(e.used) > idleSecret {
 			delete(s.m, k)

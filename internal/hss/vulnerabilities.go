@@ -122,6 +122,7 @@ func (c *sdkClient) vulnerabilityPage(ctx context.Context, img Image, necessity 
 	if err != nil {
 		return nil, 0, fmt.Errorf("vulnerabilities of %s/%s:%s at offset %d: %w", img.Namespace, img.Name, img.Tag, offset, err)
 	}
+	// One page: at most limit entries, within the answer cap.
 	list := value(resp.DataList)
 	page := make([]Vulnerability, 0, len(list))
 	for _, v := range list {
