@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -36,8 +38,15 @@ const (
 //
 //	kubectl annotate imagescan NAME scan.hss.dev/requested-at="$(date +%s)" --overwrite
 //
-// The handled value is recorded in status.lastHandledRescanAt.
+// The handled value is recorded in status.lastHandledRescanAt. A request
+// made less than MinRescanInterval after the last round was requested waits
+// until then (status.nextScanTime says when), as an interval would: each
+// round spends HSS's quota, which the platform's credentials share.
 const RescanAnnotation = "scan.hss.dev/requested-at"
+
+// MinRescanInterval is the least time between two rounds an ImageScan
+// starts by itself or on request: the floor of spec.interval.
+const MinRescanInterval = 5 * time.Minute
 
 // ImageScanSpec is the desired scan: which images, where, and how often.
 // +kubebuilder:validation:XValidation:rule="has(self.images) != has(self.selector)",message="set exactly one of spec.images (an explicit list) or spec.selector (filter criteria)"

@@ -42,6 +42,7 @@ func TestAutoMovesToTheTaskCallsWhenHSSRetiresBatchScanBetweenRounds(t *testing.
 	h.g.Expect(h.sim.Count(simulator.OpBatchScan, simulator.OutcomeOK)).To(Equal(1))
 
 	h.sim.RetireDeprecated()
+	h.clock.Step(scanv1.MinRescanInterval)
 	h.update("app", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "after"} })
 	obj = h.readyInRound("app", 2)
 	h.g.Expect(obj.Status.Backend).To(Equal(hss.BackendTasks))

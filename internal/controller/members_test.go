@@ -84,6 +84,7 @@ func TestScansOfNonMembersNeverCount(t *testing.T) {
 	})
 	h.scan("unscanned", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team", ScanStatus: "unscan"}})
 	h.accepted("unscanned", 1)
+	h.clock.Step(scanv1.MinRescanInterval)
 	h.update("outsider", func(o *scanv1.ImageScan) {
 		o.Annotations = map[string]string{scanv1.RescanAnnotation: "during"}
 	})
@@ -238,6 +239,7 @@ func TestARescanOfUnchangedImagesReadsNoStatistics(t *testing.T) {
 	before := h.reports(h.g, "app")
 
 	writes := h.recordReportWrites()
+	h.clock.Step(scanv1.MinRescanInterval)
 	h.update("app", func(o *scanv1.ImageScan) {
 		o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"}
 	})

@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -46,7 +47,9 @@ func TestNewRoundOnSpecChangeRescanAnnotationAndInterval(t *testing.T) {
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(3)))
 	h.g.Expect(h.batchScans()).To(Equal(2))
 
-	// The rescan annotation starts round 3 and is recorded as handled.
+	// The rescan annotation starts round 3 and is recorded as handled, once
+	// the last round is MinRescanInterval old.
+	h.clock.Step(scanv1.MinRescanInterval)
 	h.update("app", func(o *scanv1.ImageScan) {
 		o.Annotations = map[string]string{scanv1.RescanAnnotation: "1700000000"}
 	})
@@ -66,6 +69,36 @@ func TestNewRoundOnSpecChangeRescanAnnotationAndInterval(t *testing.T) {
 	obj = h.readyInRound("app", 5)
 	h.g.Expect(obj.Status.LastScanRequest.Trigger).To(Equal(scanv1.TriggerInterval))
 	h.g.Expect(h.batchScans()).To(Equal(5))
+}
+
+// Annotating in a loop spends no more of HSS's quota than an interval of
+// MinRescanInterval would: the requests made meanwhile wait, status says
+// until when, and one round answers the last of them.
+func TestRescanRequestsWaitForTheIntervalFloor(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 2, nil)
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	first := h.readyInRound("app", 1)
+	for i := range 11 {
+		h.update("app", func(o *scanv1.ImageScan) {
+			o.Annotations = map[string]string{scanv1.RescanAnnotation: fmt.Sprint(i)}
+		})
+	}
+	waiting := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.NextScanTime).NotTo(BeNil())
+	})
+	h.g.Expect(waiting.Status.NextScanTime.Time).To(BeTemporally("==", first.Status.LastScanRequest.RequestedAt.Add(scanv1.MinRescanInterval)))
+	h.g.Expect(round(waiting)).To(Equal(int64(1)))
+	h.g.Expect(waiting.Status.LastHandledRescanAt).To(BeEmpty())
+	h.g.Expect(h.batchScans()).To(Equal(1))
+
+	h.clock.Step(scanv1.MinRescanInterval)
+	obj := h.readyInRound("app", 2)
+	h.g.Expect(obj.Status.LastScanRequest.Trigger).To(Equal(scanv1.TriggerRequested))
+	h.g.Expect(obj.Status.LastHandledRescanAt).To(Equal("10"))
+	h.g.Expect(obj.Status.NextScanTime).To(BeNil(), "no interval and no request left")
+	h.g.Expect(h.batchScans()).To(Equal(2))
 }
 
 func TestSuspendStopsNewRounds(t *testing.T) {

@@ -47,7 +47,7 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 	if round != nil && round.CompletedAt != nil {
 		st.LastCompletionTime = round.CompletedAt
 	}
-	st.NextScanTime = nextScanTime(p.obj.Spec, round)
+	st.NextScanTime = nextScanTime(p.obj, round, st.LastHandledRescanAt)
 	r.setConditions(&st, p, err)
 	return st
 }
@@ -159,12 +159,24 @@ func imagesBudget(obj *scanv1.ImageScan) int {
 	return max(0, min(scanv1.MaxStatusImagesBytes, maxObjectBytes-len(b)-slack))
 }
 
-// nextScanTime is when the interval starts the next round.
-func nextScanTime(spec scanv1.ImageScanSpec, round *scanv1.ScanRequest) *metav1.Time {
-	if spec.Interval == nil || spec.Suspend || round == nil {
+// nextScanTime is when the next round starts by itself: at the interval,
+// or sooner for a rescan request that waits for MinRescanInterval.
+func nextScanTime(obj *scanv1.ImageScan, round *scanv1.ScanRequest, handled string) *metav1.Time {
+	spec := obj.Spec
+	if spec.Suspend || round == nil {
 		return nil
 	}
-	return metaTime(round.RequestedAt.Add(spec.Interval.Duration))
+	var next *metav1.Time
+	if spec.Interval != nil {
+		next = metaTime(round.RequestedAt.Add(spec.Interval.Duration))
+	}
+	if rescanPending(obj, handled) {
+		requested := metaTime(round.RequestedAt.Add(scanv1.MinRescanInterval))
+		if next == nil || requested.Before(next) {
+			next = requested
+		}
+	}
+	return next
 }
 
 // untilNextRound is how long to wait for the next interval round.

@@ -20,7 +20,7 @@ func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 		return scanv1.TriggerCreated, true
 	case last.Generation != obj.Generation:
 		return scanv1.TriggerSpecChanged, true
-	case rescanRequested(obj):
+	case rescanPending(obj, obj.Status.LastHandledRescanAt) && !r.Clock.Now().Before(last.RequestedAt.Add(scanv1.MinRescanInterval)):
 		return scanv1.TriggerRequested, true
 	case last.CompletedAt != nil && obj.Spec.Interval != nil &&
 		!r.Clock.Now().Before(last.RequestedAt.Add(obj.Spec.Interval.Duration)):
@@ -29,9 +29,10 @@ func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 	return "", false
 }
 
-func rescanRequested(obj *scanv1.ImageScan) bool {
+// rescanPending: the rescan annotation holds a request not yet handled.
+func rescanPending(obj *scanv1.ImageScan, handled string) bool {
 	v := obj.Annotations[scanv1.RescanAnnotation]
-	return v != "" && v != obj.Status.LastHandledRescanAt
+	return v != "" && v != handled
 }
 
 // trigger starts a round when one is due and makes sure the current round

@@ -130,6 +130,7 @@ func TestCVEsAreReadOncePerDistinctVulnerability(t *testing.T) {
 	h.g.Expect(widest).To(BeNumerically(">=", 10), "one is found in many images")
 	h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(Equal(len(distinct)))
 
+	h.clock.Step(scanv1.MinRescanInterval)
 	h.update("many", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
 	h.readyInRound("many", 2)
 	h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(Equal(len(distinct)), "the rescan's CVEs come from the cache")

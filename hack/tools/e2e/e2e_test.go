@@ -206,7 +206,7 @@ func TestHelmChart(t *testing.T) {
 		}, 3*time.Minute, time.Second).Should(Succeed())
 		available(t, ns, deployment)
 		g.Expect(kc.Patch(context.Background(), get(t, tenant, "storefront"), client.RawPatch("application/merge-patch+json",
-			[]byte(`{"metadata":{"annotations":{"`+scanv1.RescanAnnotation+`":"after-upgrade"}}}`)))).To(Succeed())
+			[]byte(`{"spec":{"interval":"24h"}}`)))).To(Succeed()) // a new round at once, as a rescan request would wait 5m
 		g.Eventually(func(g Gomega) {
 			obj := get(t, tenant, "storefront")
 			g.Expect(obj.Status.LastScanRequest.Round).To(Equal(int64(2)))
