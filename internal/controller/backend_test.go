@@ -55,6 +55,18 @@ func TestAutoMovesToTheTaskCallsWhenHSSRetiresBatchScanBetweenRounds(t *testing.
 	h.g.Eventually(func(g Gomega) {
 		g.Expect(h.eventNotes(g, scanv1.EventBackendChanged)).To(ConsistOf(ContainSubstring("through the tasks calls")))
 	}, 10*time.Second).Should(Succeed())
+
+	// A restarted manager does not know yet that HSS retired batch-scan; an
+	// ImageScan it reconciles without a call of that family keeps showing
+	// the tasks, with no second event. (The request waits for the interval
+	// floor, so the pass calls nothing and sets nextScanTime.)
+	h.restart()
+	h.update("app", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "idle"} })
+	obj = h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.NextScanTime).NotTo(BeNil())
+	})
+	h.g.Expect(obj.Status.Backend).To(Equal(hss.BackendTasks))
+	h.g.Expect(h.eventNotes(h.g, scanv1.EventBackendChanged)).To(HaveLen(1))
 }
 
 // HSS retires batch-scan while a round it accepted runs: the round is

@@ -33,7 +33,9 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 		Images:              old.Images,
 		Backend:             old.Backend,
 	}
-	if p.client != nil {
+	// The backend shown is the one that served the calls; a client that
+	// does not know yet (BackendAuto after a restart) changes nothing.
+	if p.client != nil && p.client.Backend() != "" {
 		st.Backend = p.client.Backend()
 	}
 	round := st.LastScanRequest

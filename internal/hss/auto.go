@@ -10,13 +10,25 @@ import (
 
 // autoClient serves on batch-scan while HSS does, and on the task calls
 // from the first answer that says the deprecated call no longer exists.
-// The switch is remembered per endpoint, for every client of it, and a
-// call that met the retirement is made again on the tasks at once.
+// What the endpoint serves is remembered per endpoint, for every client of
+// it, and a call that met the retirement is made again on the tasks at once.
 type autoClient struct {
-	batch   *sdkClient
-	tasks   *tasksClient
-	retired *atomic.Bool
+	batch  *sdkClient
+	tasks  *tasksClient
+	served *servedBy
 }
+
+// servedBy is what an endpoint was last seen to serve: nothing known (a
+// manager that just started), batch-scan, or the tasks once HSS retired it.
+type servedBy struct{ v atomic.Int32 }
+
+const (
+	servedUnknown int32 = iota
+	servedBatch
+	servedTasks
+)
+
+func (s *servedBy) retired() bool { return s.v.Load() == servedTasks }
 
 var _ Client = (*autoClient)(nil)
 
@@ -31,12 +43,15 @@ func retiredAnswer(err error) bool {
 // deprecatedCall runs fn on batch-scan's family until HSS retires it, then
 // on the tasks'.
 func deprecatedCall[T any](a *autoClient, batch, tasks func() (T, error)) (T, error) {
-	if !a.retired.Load() {
+	if !a.served.retired() {
 		v, err := batch()
 		if !retiredAnswer(err) {
+			if err == nil {
+				a.served.v.CompareAndSwap(servedUnknown, servedBatch)
+			}
 			return v, err
 		}
-		if a.retired.CompareAndSwap(false, true) {
+		if a.served.v.Swap(servedTasks) != servedTasks {
 			backendSwitches.Inc()
 		}
 	}
@@ -68,13 +83,20 @@ func (a *autoClient) RequestSeen(ctx context.Context, since time.Time, req Batch
 }
 
 func (a *autoClient) current() Client {
-	if a.retired.Load() {
+	if a.served.retired() {
 		return a.tasks
 	}
 	return a.batch
 }
 
-func (a *autoClient) Backend() string { return a.current().Backend() }
+// Backend is empty until a deprecated call of this endpoint was answered:
+// a restarted manager does not know yet whether HSS retired batch-scan.
+func (a *autoClient) Backend() string {
+	if a.served.v.Load() == servedUnknown {
+		return ""
+	}
+	return a.current().Backend()
+}
 
 // The calls both families share.
 

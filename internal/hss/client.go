@@ -33,7 +33,8 @@ type Client interface {
 	// answers tell it; false before any answer did.
 	ServerTime(local time.Time) (time.Time, bool)
 	// Backend names the family of calls that serves the client now:
-	// BackendBatchScan or BackendTasks.
+	// BackendBatchScan or BackendTasks; empty while that is not known yet
+	// (BackendAuto before HSS answered one of the family's calls).
 	Backend() string
 	// RequestSeen reports whether HSS shows req as made at or after since
 	// (on HSS's clock): a manual scan task of its first task's size. False

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
@@ -92,9 +91,9 @@ type Provider struct {
 	clients  map[string]*entry
 	building map[string]*build
 	swept    time.Time
-	// retired says, per endpoint, that HSS answered a deprecated call with
-	// "API does not exist" (BackendAuto).
-	retired map[string]*atomic.Bool
+	// served says, per endpoint, which family of calls HSS answered
+	// (BackendAuto).
+	served map[string]*servedBy
 }
 
 type entry struct {
@@ -129,7 +128,7 @@ func NewProvider(opts Options) *Provider {
 		opts.MaxAnswerBytes = DefaultMaxAnswerBytes
 	}
 	return &Provider{opts: opts, limiters: limiters{opts: opts.Limits}, clients: map[string]*entry{}, building: map[string]*build{},
-		retired: map[string]*atomic.Bool{}}
+		served: map[string]*servedBy{}}
 }
 
 // Client returns the cached client of t, building it on first use. A build
@@ -229,12 +228,12 @@ func (p *Provider) family(t Target, c *sdkClient) Client {
 		if endpoint == "" {
 			endpoint = "region:" + t.Region
 		}
-		flag, ok := p.retired[endpoint]
+		served, ok := p.served[endpoint]
 		if !ok {
-			flag = &atomic.Bool{}
-			p.retired[endpoint] = flag
+			served = &servedBy{}
+			p.served[endpoint] = served
 		}
-		return &autoClient{batch: c, tasks: &tasksClient{c}, retired: flag}
+		return &autoClient{batch: c, tasks: &tasksClient{c}, served: served}
 	}
 	return c
 }

@@ -128,10 +128,12 @@ func TestAutoMovesAnEndpointOnceHSSSaysTheDeprecatedCallsAreGone(t *testing.T) {
 	g.Expect(listPrivate(context.Background(), first)).To(Succeed(), "the call is made again on the tasks")
 	g.Expect(first.Backend()).To(Equal(BackendTasks))
 	g.Expect(second.Backend()).To(Equal(BackendTasks), "the same endpoint's other clients follow")
-	g.Expect(third.Backend()).To(Equal(BackendBatchScan), "another endpoint learns for itself")
+	g.Expect(third.Backend()).To(BeEmpty(), "another endpoint learns for itself, from its first answer")
 	g.Expect(metricValue(t, "hss_backend_switches_total", nil)).To(Equal(switches + 1))
 	g.Expect(scanOne(context.Background(), second)).To(Succeed())
 	g.Expect(e.sim.Count(simulator.OpListImages, simulator.OutcomeNotFound)).To(Equal(1), "one retired answer")
 	g.Expect(e.sim.Count(simulator.OpBatchScan, simulator.OutcomeNotFound)).To(BeZero())
 	g.Expect(e.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(1))
+	g.Expect(listPrivate(context.Background(), third)).To(Succeed())
+	g.Expect(third.Backend()).To(Equal(BackendTasks))
 }
