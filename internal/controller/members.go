@@ -107,11 +107,17 @@ func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []im
 			m = &member{key: k}
 			create = append(create, m)
 		}
-		if _, ok := listed[k]; !ok {
+		_, ok = listed[k]
+		switch {
+		case !ok:
 			m.status = scanv1.ImageReportStatus{
 				Round: round, ScanStatus: scanv1.ScanStatusNotFound,
 				Message: "HSS does not list this image; is it synchronised from SWR?",
 			}
+		case m.status.Round >= round:
+			// A result of this round number from a start whose status was
+			// never saved: that start's view, not this one's.
+			m.status = scanv1.ImageReportStatus{}
 		}
 		members = append(members, m)
 	}

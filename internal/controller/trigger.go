@@ -136,9 +136,14 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 		round.AcceptedAt = ptrNow(r.Clock) // nothing HSS could scan
 		return nil
 	}
+	attempts, unconfirmed := round.Attempts, round.UnconfirmedSince
 	round.Attempts++
 	round.UnconfirmedSince = ptrNow(r.Clock)
 	if err := p.status.patch(ctx, r.statusOf(p, nil)); err != nil {
+		// No call was made: the status this pass still saves must not
+		// claim one, or the next pass would wait for its evidence. Should
+		// the write have landed after all, that save conflicts with it.
+		round.Attempts, round.UnconfirmedSince = attempts, unconfirmed
 		return fmt.Errorf("record scan intent: %w", err)
 	}
 	if err := p.client.BatchScan(ctx, req); err != nil {
