@@ -98,7 +98,7 @@ func (r *ImageScanReconciler) followOwnWalk(ctx context.Context, p *pass) error 
 			continue
 		}
 		observe(m, img, round, detailOf(p.obj.Spec))
-		r.giveUpIfNeverStarted(m, img, round, detailOf(p.obj.Spec))
+		r.giveUpIfNeverStarted(m, img, round)
 	}
 	return nil
 }
@@ -159,18 +159,19 @@ func resultOf(img hss.Image, prev scanv1.ImageReportStatus, round int64, mode sc
 
 // giveUpIfNeverStarted ends the round for an image HSS has not scanned long
 // after accepting the round, so that the round ends instead of waiting
-// forever: HSS's latest result where it lists one, else failed.
-func (r *ImageScanReconciler) giveUpIfNeverStarted(m *member, img hss.Image, round *scanv1.ScanRequest, mode scanv1.VulnerabilityDetail) {
+// forever. The image was not scanned in this round: a scan that ended
+// before it is not this round's result, whatever it found.
+func (r *ImageScanReconciler) giveUpIfNeverStarted(m *member, img hss.Image, round *scanv1.ScanRequest) {
 	if m.status.Round == round.Round || hss.InProgress(img.ScanStatus) {
 		return
 	}
-	if hss.Terminal(img.ScanStatus) && !img.LastScanAt.IsZero() {
-		m.status = resultOf(img, m.status, round.Round, mode)
-		return
+	msg := fmt.Sprintf("HSS did not start scanning this image within %s of accepting the round", r.StartTimeout)
+	if !img.LastScanAt.IsZero() {
+		msg += fmt.Sprintf("; its latest scan ended %s, before this round, and is not counted as this round's",
+			img.LastScanAt.UTC().Format(time.RFC3339))
 	}
 	m.status = scanv1.ImageReportStatus{
-		Round: round.Round, ImageID: img.ImageID, Digest: img.Digest, ScanStatus: hss.StatusFailed,
-		Message: fmt.Sprintf("HSS did not start scanning this image within %s of accepting the round", r.StartTimeout),
+		Round: round.Round, ImageID: img.ImageID, Digest: img.Digest, ScanStatus: hss.StatusFailed, Message: msg,
 	}
 }
 

@@ -40,10 +40,7 @@ func TestIntentWithoutOutcomeIsResolvedBeforeCallingAgain(t *testing.T) {
 			}
 			h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
 			if tc.reached {
-				c, err := h.provider.Client(hss.Target{Endpoint: h.url, Region: testRegion, ProjectID: testProject,
-					Credentials: hss.Credentials{AccessKey: testAK, SecretKey: testSK}, CredentialsVersion: "direct"})
-				h.g.Expect(err).NotTo(HaveOccurred())
-				h.g.Expect(c.BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image",
+				h.g.Expect(h.hssClient().BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image",
 					Images: []hss.ImageRef{{Namespace: "team", Name: "app", Tag: "v0"}, {Namespace: "team", Name: "app", Tag: "v1"}}})).To(Succeed())
 			}
 
@@ -119,10 +116,7 @@ func TestInterruptedChunkedSendResumesWithTheRest(t *testing.T) {
 		}
 	}
 	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
-	c, err := h.provider.Client(hss.Target{Endpoint: h.url, Region: testRegion, ProjectID: testProject,
-		Credentials: hss.Credentials{AccessKey: testAK, SecretKey: testSK}, CredentialsVersion: "direct"})
-	h.g.Expect(err).NotTo(HaveOccurred())
-	h.g.Expect(c.BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image", Images: first})).To(Succeed())
+	h.g.Expect(h.hssClient().BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image", Images: first})).To(Succeed())
 
 	h.start()
 	h.eventually("big", func(g Gomega, obj *scanv1.ImageScan) {
@@ -162,6 +156,56 @@ func TestImageHSSNeverStartsScanningFailsAfterTheStartTimeout(t *testing.T) {
 	h.g.Expect(obj.Status.Images[0].Message).To(ContainSubstring("did not start scanning"))
 	h.g.Expect(h.reports(h.g, "app")["team/app:v0"].Status.ScanStatus).To(Equal("failed"))
 	h.g.Expect(h.batchScans()).To(Equal(0))
+}
+
+// A round HSS accepted but never ran does not relabel an earlier scan as
+// its own: at the start timeout the image is failed as not scanned in the
+// round, and the earlier scan's findings are not reported as the round's.
+func TestARoundHSSNeverRanDoesNotReportAnEarlierScanAsItsOwn(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.stop()
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 1, func(_ int, img *simulator.Image) { img.MaliciousFiles = 5 })
+	h.g.Expect(h.hssClient().BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image",
+		Images: []hss.ImageRef{{Namespace: "team", Name: "app", Tag: "v0"}}})).To(Succeed())
+	h.finishScans()
+	h.clock.Step(2 * time.Minute) // the round starts after that scan ended, on both clocks
+
+	obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.seedReports(obj, refs)
+	now := metav1.NewTime(h.clock.Now())
+	hssNow := metav1.NewTime(h.simClock.Now())
+	obj.Status.LastScanRequest = &scanv1.ScanRequest{
+		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
+		RequestedAt: now, HSSRequestedAt: &hssNow, Attempts: 1, AcceptedAt: &now,
+	}
+	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
+	h.start()
+	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonScanning)
+	})
+
+	h.clock.Step(31 * time.Minute)
+	obj = h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
+	})
+	h.g.Expect(obj.Status.Summary.Succeeded).To(BeZero())
+	h.g.Expect(obj.Status.Summary.MaliciousFiles).To(BeZero(), "the earlier scan's findings are not this round's")
+	h.g.Expect(obj.Status.Images[0].Message).To(ContainSubstring("before this round"))
+	rep := h.reports(h.g, "app")["team/app:v0"].Status
+	h.g.Expect(rep.ScanStatus).To(Equal("failed"))
+	h.g.Expect(rep.Findings).To(BeNil())
+	h.g.Expect(h.batchScans()).To(Equal(1), "only the scan before the round")
+}
+
+// hssClient is a client of the harness's simulator outside any manager,
+// to act on HSS as someone else would.
+func (h *harness) hssClient() hss.Client {
+	h.t.Helper()
+	c, err := h.provider.Client(hss.Target{Endpoint: h.url, Region: testRegion, ProjectID: testProject,
+		Credentials: hss.Credentials{AccessKey: testAK, SecretKey: testSK}, CredentialsVersion: "direct"})
+	h.g.Expect(err).NotTo(HaveOccurred())
+	return c
 }
 
 // seedReports creates the reports a manager creates when a round starts,
