@@ -406,7 +406,7 @@ func silentServer(t *testing.T) string {
 	return srv.URL
 }
 
-// 11. Token files of workload identity go once nobody uses them: an
+// 12. Token files of workload identity go once nobody uses them: an
 // ImageScan that moves to another ServiceAccount leaves one token on disk.
 func TestTokensNoImageScanUsesAreDeleted(t *testing.T) {
 	dir := t.TempDir()
@@ -438,4 +438,32 @@ func TestTokensNoImageScanUsesAreDeleted(t *testing.T) {
 	})
 	h.readyInRound("keyless", 3)
 	h.g.Expect(filepath.Glob(filepath.Join(dir, "*.jwt"))).To(HaveLen(1))
+}
+
+// 13. One image whose scan HSS lists as ending in the year 2100 (its node's
+// clock was wrong) does not move the walks of finished scans past every
+// real one: the round ends when its scans do, not at the start timeout
+// (the controller's clock does not move here, so that would never come).
+func TestAScanTimeFarAheadOfHSSDoesNotStallTheFeed(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	h.images("team", "odd", 1, func(_ int, img *simulator.Image) {
+		img.StampSkew = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).Sub(h.simClock.Now())
+	})
+	h.g.Expect(h.hssClient().BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image",
+		Images: []hss.ImageRef{{Namespace: "team", Name: "odd", Tag: "v0"}}})).To(Succeed())
+	h.finishScans()
+
+	refs := h.images("team", "app", 2, nil)
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.accepted("app", 1)
+	listed := h.sim.Count(h.listOp(), simulator.OutcomeOK)
+	h.g.Eventually(func() int { return h.sim.Count(h.listOp(), simulator.OutcomeOK) }, 30*time.Second, 20*time.Millisecond).
+		Should(BeNumerically(">", listed), "a walk listed the odd scan before the round's scans ended")
+
+	h.finishScans()
+	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+	})
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
 }

@@ -221,10 +221,17 @@ func (f *finishedFeed) walk(ctx context.Context, after time.Time, clk clock.Pass
 			images[k] = img
 		}
 	}
+	// A scan cannot have ended after HSS answered: a later time was stamped
+	// by a clock that was wrong, and taken as the window's start it would
+	// hide every real scan from the walks that follow.
+	answered, ok := f.client.ServerTime(clk.Now())
+	if !ok {
+		answered = clk.Now().Add(clockSkew)
+	}
 	var latest time.Time
 	for _, img := range listed {
 		images[keyOfImage(img)] = img
-		if img.LastScanAt.After(latest) {
+		if img.LastScanAt.After(latest) && !img.LastScanAt.After(answered.Add(datePrecision)) {
 			latest = img.LastScanAt
 		}
 	}

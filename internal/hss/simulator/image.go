@@ -78,6 +78,10 @@ type Image struct {
 	// ScanDuration, when set, is how long a scan of this image runs instead
 	// of Config.ScanDuration: large images scan for longer.
 	ScanDuration time.Duration `json:"-"`
+	// StampSkew shifts the scan time HSS lists for this image's finished
+	// scans: the scan ran on a node whose clock was that far off (decades
+	// ahead, say), and HSS shows the time the node stamped.
+	StampSkew time.Duration `json:"-"`
 	// Unsynced images stay invisible to the API until a synchronize call for
 	// their type, as HSS only lists images it has synchronised from SWR.
 	Unsynced bool `json:"unsynced,omitempty"`

@@ -97,6 +97,9 @@ func (s *Server) visible() ([]view, map[int64]*record) {
 		}
 		v := view{Image: r.img}
 		v.Scan = r.job.state(now, s.timing)
+		if !v.Scan.LastScanAt.IsZero() {
+			v.Scan.LastScanAt = v.Scan.LastScanAt.Add(r.img.StampSkew)
+		}
 		views = append(views, v)
 		byID[v.ID] = r
 	}
