@@ -48,6 +48,9 @@ const RescanAnnotation = "scan.hss.dev/requested-at"
 // starts by itself or on request: the floor of spec.interval.
 const MinRescanInterval = 5 * time.Minute
 
+// DefaultRoundTimeout is spec.timeout when unset.
+const DefaultRoundTimeout = 6 * time.Hour
+
 // ImageScanSpec is the desired scan: which images, where, and how often.
 // +kubebuilder:validation:XValidation:rule="has(self.images) != has(self.selector)",message="set exactly one of spec.images (an explicit list) or spec.selector (filter criteria)"
 // +kubebuilder:validation:XValidation:rule="self.imageType != 'instance_image' || !has(self.images) || self.images.all(i, has(i.instanceID))",message="every entry of spec.images needs instanceID when imageType is instance_image"
@@ -126,6 +129,16 @@ type ImageScanSpec struct {
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m')",message="interval must be at least 5m, to stay within the HSS API quota"
 	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// Timeout ends a round that long after HSS accepted it, whatever its
+	// images are doing: one whose scan is still waiting or running is then
+	// reported failed, and the schedule goes on. 6h when unset; raise it
+	// for rounds that HSS takes longer to scan.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('30m')",message="timeout must be at least 30m: HSS is given that long to start a round's scans"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
 	// Suspend stops new scan rounds. A round already sent to HSS is still
 	// followed to its end.

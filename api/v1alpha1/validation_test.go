@@ -74,6 +74,8 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		}, "selector.lastScannedAfter must be before selector.lastScannedBefore"},
 		{"interval below 5m", func(s *scanv1.ImageScan) { s.Spec.Interval = &metav1.Duration{Duration: time.Minute} },
 			"interval must be at least 5m"},
+		{"timeout below 30m", func(s *scanv1.ImageScan) { s.Spec.Timeout = &metav1.Duration{Duration: 10 * time.Minute} },
+			"timeout must be at least 30m"},
 		{"too many images", func(s *scanv1.ImageScan) {
 			s.Spec.Images = make([]scanv1.ImageReference, scanv1.MaxImages+1)
 			for i := range s.Spec.Images {
@@ -116,6 +118,7 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 func TestAdmissionAcceptsValidSpecs(t *testing.T) {
 	obj := validScan()
 	obj.Spec.Interval = &metav1.Duration{Duration: 24 * time.Hour}
+	obj.Spec.Timeout = &metav1.Duration{Duration: 30 * time.Minute}
 	if err := env.Client.Create(context.Background(), obj, client.DryRunAll); err != nil {
 		t.Fatalf("valid object rejected: %v", err)
 	}

@@ -99,8 +99,35 @@ func (r *ImageScanReconciler) followOwnWalk(ctx context.Context, p *pass) error 
 		}
 		observe(m, img, round, detailOf(p.obj.Spec))
 		r.giveUpIfNeverStarted(m, img, round)
+		if m.status.Round != round.Round && r.pastDeadline(p.obj, round) {
+			m.status = unfinished(img, round, timeoutOf(p.obj))
+		}
 	}
 	return nil
+}
+
+// timeoutOf is the ImageScan's round deadline, counted from HSS's
+// acceptance.
+func timeoutOf(obj *scanv1.ImageScan) time.Duration {
+	if obj.Spec.Timeout != nil {
+		return obj.Spec.Timeout.Duration
+	}
+	return scanv1.DefaultRoundTimeout
+}
+
+// pastDeadline: the round has run its spec.timeout since HSS accepted it.
+func (r *ImageScanReconciler) pastDeadline(obj *scanv1.ImageScan, round *scanv1.ScanRequest) bool {
+	return round.AcceptedAt != nil && r.Clock.Since(round.AcceptedAt.Time) >= timeoutOf(obj)
+}
+
+// unfinished is the result of an image whose scan HSS has not ended by the
+// round's deadline: failed, saying where HSS left it.
+func unfinished(img hss.Image, round *scanv1.ScanRequest, timeout time.Duration) scanv1.ImageReportStatus {
+	return scanv1.ImageReportStatus{
+		Round: round.Round, ImageID: img.ImageID, Digest: img.Digest, ScanStatus: hss.StatusFailed,
+		Message: fmt.Sprintf("HSS had not finished scanning this image (%s) when the round reached its deadline, %s after HSS accepted it (spec.timeout)",
+			img.ScanStatus, timeout),
+	}
 }
 
 // observe takes HSS's view of a member's image as the round's result when

@@ -153,3 +153,36 @@ func TestARoundWritesStatusThreeTimes(t *testing.T) {
 	h.g.Expect(seen[1].Status.LastScanRequest.AcceptedAt).NotTo(BeNil(), "the outcome")
 	h.g.Expect(seen[1].Status.LastScanRequest.CompletedAt).To(BeNil())
 }
+
+// A scan HSS never ends does not hold the ImageScan: at spec.timeout the
+// round ends with that image failed, saying so, and the schedule goes on.
+func TestARoundEndsAtItsDeadlineAndTheScheduleGoesOn(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 2, func(i int, img *simulator.Image) {
+		if i == 1 {
+			img.ScanDuration = 10000 * time.Hour
+		}
+	})
+	h.scan("app", scanv1.ImageScanSpec{Images: refs,
+		Interval: &metav1.Duration{Duration: 2 * time.Hour}, Timeout: &metav1.Duration{Duration: time.Hour}})
+	h.accepted("app", 1)
+	h.finishScans()
+	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(1)))
+	})
+
+	h.clock.Step(61 * time.Minute)
+	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(round(obj)).To(Equal(int64(1)))
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
+	})
+	h.g.Expect(obj.Status.Summary.Failed).To(Equal(int32(1)))
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(1)))
+	rep := h.reports(h.g, "app")["team/app:v1"].Status
+	h.g.Expect(rep.ScanStatus).To(Equal("failed"))
+	h.g.Expect(rep.Message).To(ContainSubstring("deadline"))
+
+	h.clock.Step(time.Hour) // the interval's next round
+	h.accepted("app", 2)
+}
