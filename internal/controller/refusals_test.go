@@ -3,12 +3,14 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
@@ -38,7 +40,11 @@ type refusingWriter struct {
 
 func (w refusingWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
 	if w.refuse(obj) {
-		gr := scanv1.GroupVersion.WithResource("imagescans").GroupResource()
+		resource := "imagescans"
+		if _, ok := obj.(*scanv1.ImageReport); ok {
+			resource = "imagereports"
+		}
+		gr := scanv1.GroupVersion.WithResource(resource).GroupResource()
 		return apierrors.NewForbidden(gr, obj.GetName(), errors.New("denied by the test's admission"))
 	}
 	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
@@ -108,4 +114,55 @@ func TestAStartWhoseStatusWasRefusedLeavesNoResult(t *testing.T) {
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
 	h.g.Expect(h.reports(h.g, "app")["team/late:v0"].Status.ScanStatus).To(Equal("success"))
 	h.g.Expect(h.batchScans()).To(Equal(1))
+}
+
+// A report the API server refuses is that image's failure, saying why, and
+// the round goes on: the other images' reports are written, and the round
+// ends instead of reading HSS again on every retry.
+func TestAReportTheAPIServerRefusesIsThatImagesFailure(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{}, refusing(func(obj client.Object) bool {
+		rep, ok := obj.(*scanv1.ImageReport)
+		return ok && rep.Spec.Image.Tag == "v1" && rep.Status.ScanStatus == "success"
+	}))
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 3, nil)
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.accepted("app", 1)
+	h.finishScans()
+
+	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
+	})
+	h.g.Expect(round(obj)).To(Equal(int64(1)))
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
+	h.g.Expect(obj.Status.Summary.Failed).To(Equal(int32(1)))
+	rep := h.reports(h.g, "app")["team/app:v1"].Status
+	h.g.Expect(rep.ScanStatus).To(Equal("failed"))
+	h.g.Expect(rep.Message).To(And(ContainSubstring("could not be saved"), ContainSubstring("denied by the test's admission")))
+}
+
+// HSS passes on whatever its scanner said: a failure text of megabytes is
+// cut where it enters, so the image's report is written and the round
+// ends, where a report past etcd's request limit was refused on every try.
+func TestAFailureTextOfMegabytesIsCutWhereItEnters(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 2, func(i int, img *simulator.Image) {
+		if i == 1 {
+			img.ForcedOutcome = simulator.StatusFailed
+			img.FailureText = "scanner: " + strings.Repeat("frame\x00\n", 300_000)
+		}
+	})
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.accepted("app", 1)
+	h.finishScans()
+
+	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
+	})
+	rep := h.reports(h.g, "app")["team/app:v1"].Status
+	h.g.Expect(rep.ScanStatus).To(Equal("failed"))
+	h.g.Expect(rep.Message).To(HavePrefix("scanner: frame"))
+	h.g.Expect(len(rep.Message)).To(BeNumerically("<=", 1024+len("...")))
+	h.g.Expect(rep.Message).NotTo(ContainSubstring("\n"))
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
 // reportWriters bounds the report writes of one pass in flight at once.
@@ -155,25 +156,57 @@ func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*me
 			continue
 		}
 		g.Go(func() error {
-			base := *m.report // a shallow copy: the cached object is shared
-			base.Status = m.written
-			if m.listElsewhere && base.Status.Vulnerabilities == nil {
-				// The server holds a list this manager let go of: a base
-				// with one makes the patch replace it, or clear it.
-				base.Status.Vulnerabilities = []scanv1.Vulnerability{{}}
+			err := r.writeReport(gctx, p, m)
+			if unwritable(err) && m.status.Round == round {
+				// The API server will not hold this result: it is the
+				// image's failure, named, and the round goes on.
+				m.status = refusedReport(m.status, err)
+				err = r.writeReport(gctx, p, m)
 			}
-			next := base.DeepCopy()
-			next.Status = m.status
-			if err := r.Status().Patch(gctx, next, client.MergeFrom(&base)); err != nil {
-				if apierrors.IsNotFound(err) {
-					return nil // deleted meanwhile: the image left the round
-				}
-				return fmt.Errorf("write ImageReport %s: %w", next.Name, err)
-			}
-			m.saved()
-			r.lag.wrote(keyOf(p.obj), next.Name, next.ResourceVersion, m.status, m.listElsewhere, r.Clock.Now())
-			return nil
+			return err
 		})
 	}
 	return g.Wait()
 }
+
+// writeReport patches m's report from what was last written to its status.
+func (r *ImageScanReconciler) writeReport(ctx context.Context, p *pass, m *member) error {
+	base := *m.report // a shallow copy: the cached object is shared
+	base.Status = m.written
+	if m.listElsewhere && base.Status.Vulnerabilities == nil {
+		// The server holds a list this manager let go of: a base with one
+		// makes the patch replace it, or clear it.
+		base.Status.Vulnerabilities = []scanv1.Vulnerability{{}}
+	}
+	next := base.DeepCopy()
+	next.Status = m.status
+	if err := r.Status().Patch(ctx, next, client.MergeFrom(&base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil // deleted meanwhile: the image left the round
+		}
+		return fmt.Errorf("write ImageReport %s: %w", next.Name, err)
+	}
+	m.saved()
+	r.lag.wrote(keyOf(p.obj), next.Name, next.ResourceVersion, m.status, m.listElsewhere, r.Clock.Now())
+	return nil
+}
+
+// unwritable: the API server refused a report's content (invalid, too
+// large for it or for etcd, or denied by admission), so writing the same
+// again would fail again.
+func unwritable(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsBadRequest(err) ||
+		apierrors.IsForbidden(err) || apierrors.IsInternalError(err) && strings.Contains(err.Error(), "request is too large")
+}
+
+// refusedReport is the result of an image whose report the API server
+// refused: failed, with the refusal, and nothing of what could not be held.
+func refusedReport(s scanv1.ImageReportStatus, err error) scanv1.ImageReportStatus {
+	return scanv1.ImageReportStatus{
+		Round: s.Round, ImageID: s.ImageID, Digest: s.Digest, ScanStatus: hss.StatusFailed, LastScanTime: s.LastScanTime,
+		Message: truncate("HSS's result for this image could not be saved: "+err.Error(), maxReportMessage),
+	}
+}
+
+// maxReportMessage bounds a report's message written by the manager.
+const maxReportMessage = 1024

@@ -23,13 +23,29 @@ func millis(t *time.Time) *int64 {
 	return &ms
 }
 
-// fromMillis converts the API's epoch milliseconds; 0 or absent is zero time.
+// latestTime is the last instant an API object can hold: a time past year
+// 9999 has no RFC 3339 form, and a status carrying one is refused whole.
+var latestTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// fromMillis converts the API's epoch milliseconds; 0, absent or negative
+// is zero time. An answer in microseconds (HSS has sent some), which read as
+// milliseconds lands past year 9999, is read as such; any other time past
+// year 9999 is not a time, and is zero too.
 func fromMillis(ms *int64) time.Time {
 	if ms == nil || *ms <= 0 {
 		return time.Time{}
 	}
-	return time.UnixMilli(*ms).UTC()
+	if t := time.UnixMilli(*ms).UTC(); !t.After(latestTime) {
+		return t
+	}
+	if t := time.UnixMicro(*ms).UTC(); !t.After(latestTime) {
+		return t
+	}
+	return time.Time{}
 }
+
+// count is a count from an answer: never negative.
+func count[T int32 | int64](n *T) int64 { return max(0, int64(value(n))) }
 
 func optString(s string) *string {
 	if s == "" {
@@ -115,25 +131,27 @@ func listRequest(f Filter, offset int32) *model.ListSwrImageRepositoryRequest {
 
 // imageFromModel translates one list entry.
 func imageFromModel(imageType string, m model.PrivateImageRepositoryInfo) Image {
+	// What is written to status is cleaned and bounded here; the names
+	// identify the image and are matched as they are.
 	img := Image{
 		ImageType:      imageType,
 		Namespace:      value(m.Namespace),
 		Name:           value(m.ImageName),
 		Tag:            value(m.ImageVersion),
-		ImageID:        value(m.ImageId),
-		Digest:         value(m.ImageDigest),
+		ImageID:        boundedText(value(m.ImageId), maxShortText),
+		Digest:         boundedText(value(m.ImageDigest), maxShortText),
 		InstanceID:     value(m.InstanceId),
 		InstanceURL:    value(m.InstanceUrl),
-		ScanStatus:     value(m.ScanStatus),
-		ScanFailedDesc: value(m.ScanFailedDesc),
-		Size:           value(m.ImageSize),
+		ScanStatus:     boundedText(value(m.ScanStatus), maxStatusText),
+		ScanFailedDesc: boundedText(value(m.ScanFailedDesc), maxLongText),
+		Size:           count(m.ImageSize),
 		LatestVersion:  value(m.LatestVersion),
 		UpdatedAt:      fromMillis(m.LatestUpdateTime),
 		LastScanAt:     fromMillis(m.LatestScanTime),
 		Findings: Findings{
-			Vulnerabilities: int64(value(m.VulNum)),
-			MaliciousFiles:  int64(value(m.MaliciousFileNum)),
-			UnsafeSettings:  int64(value(m.UnsafeSettingNum)),
+			Vulnerabilities: count(m.VulNum),
+			MaliciousFiles:  count(m.MaliciousFileNum),
+			UnsafeSettings:  count(m.UnsafeSettingNum),
 		},
 	}
 	if t := value(m.ImageType); t != "" {

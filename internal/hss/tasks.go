@@ -141,8 +141,8 @@ func imageFromRegistry(imageType string, m model.RegistryImagesInfo) Image {
 		LatestUpdateTime: m.LatestUpdateTime, LatestScanTime: m.LatestScanTime,
 		VulNum: m.VulNum, MaliciousFileNum: m.MaliciousFileNum, UnsafeSettingNum: m.UnsafeSettingNum,
 	})
-	img.ScanFailedCode = boundedText(value(m.ScanFailedCode), 64)
-	img.SeverityLevel = boundedText(value(m.SeverityLevel), 16)
+	img.ScanFailedCode = boundedText(value(m.ScanFailedCode), maxStatusText)
+	img.SeverityLevel = boundedText(value(m.SeverityLevel), maxStatusText)
 	return img
 }
 

@@ -20,6 +20,8 @@ const (
 	maxVulnID    = 128
 	maxShortText = 256
 	maxLongText  = 1024
+	// maxStatusText bounds a state or code, e.g. scan_status.
+	maxStatusText = 64
 )
 
 // countPageSize is the smallest page the list calls take: a call made only

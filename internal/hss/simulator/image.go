@@ -78,6 +78,13 @@ type Image struct {
 	// ScanDuration, when set, is how long a scan of this image runs instead
 	// of Config.ScanDuration: large images scan for longer.
 	ScanDuration time.Duration `json:"-"`
+	// FailureText, when set, is the scan_failed_desc of this image's failed
+	// scans in place of the stock text: HSS passes on what its scanner
+	// said, which may run to megabytes and hold control characters.
+	FailureText string `json:"-"`
+	// TimesInMicros answers this image's times in epoch microseconds where
+	// the documents give milliseconds, as HSS has done.
+	TimesInMicros bool `json:"-"`
 	// StampSkew shifts the scan time HSS lists for this image's finished
 	// scans: the scan ran on a node whose clock was that far off (decades
 	// ahead, say), and HSS shows the time the node stamped.

@@ -100,6 +100,9 @@ func (s *Server) visible() ([]view, map[int64]*record) {
 		if !v.Scan.LastScanAt.IsZero() {
 			v.Scan.LastScanAt = v.Scan.LastScanAt.Add(r.img.StampSkew)
 		}
+		if v.Scan.FailedDesc != "" && r.img.FailureText != "" {
+			v.Scan.FailedDesc = r.img.FailureText
+		}
 		views = append(views, v)
 		byID[v.ID] = r
 	}

@@ -1,6 +1,10 @@
 package simulator
 
-import "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
+import (
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
+)
 
 // info is the list API's entry for an image. Every field the simulator
 // models is always present: latest_scan_time is 0 and scan_failed_desc empty
@@ -8,7 +12,7 @@ import "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 func (v view) info() model.PrivateImageRepositoryInfo {
 	var scanned int64
 	if !v.Scan.LastScanAt.IsZero() {
-		scanned = v.Scan.LastScanAt.UnixMilli()
+		scanned = v.stamp(v.Scan.LastScanAt)
 	}
 	info := model.PrivateImageRepositoryInfo{
 		Id:               ptr(v.ID),
@@ -22,7 +26,7 @@ func (v view) info() model.PrivateImageRepositoryInfo {
 		ScanStatus:       ptr(string(v.Scan.Status)),
 		ScanFailedDesc:   ptr(v.Scan.FailedDesc),
 		ImageSize:        ptr(v.Size),
-		LatestUpdateTime: ptr(v.UpdatedAt.UnixMilli()),
+		LatestUpdateTime: ptr(v.stamp(v.UpdatedAt)),
 		LatestScanTime:   ptr(scanned),
 		VulNum:           ptr(int32(0)),
 		UnsafeSettingNum: ptr(int32(0)),
@@ -63,4 +67,13 @@ func val[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// stamp is a time as this image's answers give it: epoch milliseconds, or
+// microseconds for an image with TimesInMicros.
+func (v view) stamp(t time.Time) int64 {
+	if v.TimesInMicros {
+		return t.UnixMicro()
+	}
+	return t.UnixMilli()
 }
