@@ -101,6 +101,9 @@ func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []im
 	var create []*member
 	for _, k := range keys {
 		m, ok := existing[k]
+		// A report is of one kind of repository: one of another kind is
+		// another image's, and goes.
+		ok = ok && m.report != nil && m.report.Spec.ImageType == p.obj.Spec.ImageType
 		if ok {
 			delete(existing, k)
 		} else {
@@ -110,10 +113,7 @@ func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []im
 		_, ok = listed[k]
 		switch {
 		case !ok:
-			m.status = scanv1.ImageReportStatus{
-				Round: round, ScanStatus: scanv1.ScanStatusNotFound,
-				Message: "HSS does not list this image; is it synchronised from SWR?",
-			}
+			m.status = scanv1.ImageReportStatus{Round: round, ScanStatus: scanv1.ScanStatusNotFound, Message: notListed(p.obj.Spec)}
 		case m.status.Round >= round:
 			// A result of this round number from a start whose status was
 			// never saved: that start's view, not this one's.
@@ -133,4 +133,12 @@ func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []im
 	}
 	p.members = members
 	return nil
+}
+
+// notListed is the message of a member HSS does not list.
+func notListed(spec scanv1.ImageScanSpec) string {
+	if spec.SyncFromSWR {
+		return "HSS does not list this image. " + syncMayLag
+	}
+	return "HSS does not list this image; is it synchronised from SWR?"
 }

@@ -27,8 +27,12 @@ func failureMessage(members []*member, round int64, s scanv1.ScanSummary) string
 		}))
 }
 
-func notFoundMessage(members []*member, round int64, s scanv1.ScanSummary) string {
-	return fmt.Sprintf("%d of %d images are not listed by HSS (synchronised from SWR?): %s", s.NotFound, s.Matched,
+func notFoundMessage(members []*member, round int64, s scanv1.ScanSummary, synced bool) string {
+	why := "synchronised from SWR?"
+	if synced {
+		why = syncMayLag
+	}
+	return fmt.Sprintf("%d of %d images are not listed by HSS (%s): %s", s.NotFound, s.Matched, why,
 		nameImages(members, round, func(st scanv1.ImageReportStatus) string {
 			if stateOf(st, round) != scanv1.ResultNotFound {
 				return ""
@@ -36,6 +40,10 @@ func notFoundMessage(members []*member, round int64, s scanv1.ScanSummary) strin
 			return "not found"
 		}))
 }
+
+// syncMayLag: HSS synchronises from SWR in the background, and a round lists
+// right after asking it to, so an image pushed moments before may be missing.
+const syncMayLag = "HSS was asked to synchronise from SWR just before this round listed its images and may not have finished; the next round lists again"
 
 func statsUnavailableMessage(members []*member, round int64, s scanv1.ScanSummary) string {
 	return fmt.Sprintf("%d of %d images were scanned but their file statistics could not be fetched: %s",

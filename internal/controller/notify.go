@@ -45,7 +45,7 @@ func (r *ImageScanReconciler) announce(p *pass, st scanv1.ImageScanStatus, event
 	case s.Failed > 0:
 		event(corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", failureMessage(p.members, round, s))
 	case s.NotFound > 0:
-		event(corev1.EventTypeWarning, scanv1.ReasonImagesNotFound, "Scan", notFoundMessage(p.members, round, s))
+		event(corev1.EventTypeWarning, scanv1.ReasonImagesNotFound, "Scan", notFoundMessage(p.members, round, s, p.obj.Spec.SyncFromSWR))
 	case s.StatisticsUnavailable > 0:
 		event(corev1.EventTypeWarning, scanv1.ReasonStatsUnavailable, "Scan", statsUnavailableMessage(p.members, round, s))
 	default:

@@ -12,13 +12,14 @@ import (
 
 // reportName is the ImageReport's name for one image of an ImageScan: the
 // readable start of "<imagescan>-<organisation>-<repository>-<tag>" in
-// DNS-1123 characters, then a hash of the exact values. The same image of
-// the same ImageScan always gets the same name, and two images never share
-// one, however long or alike their names are. At most 63 characters, so it
-// is also a valid label value.
-func reportName(scan string, k imageKey) string {
+// DNS-1123 characters, then a hash of the exact values and the kind of
+// repository. The same image of the same ImageScan always gets the same
+// name, and two images (the same name in a shared and a private repository
+// too) never share one, however long or alike their names are. At most 63
+// characters, so it is also a valid label value.
+func reportName(scan string, typ scanv1.ImageType, k imageKey) string {
 	const hashLen, maxLen = 16, validation.DNS1123LabelMaxLength
-	sum := sha256.Sum256([]byte(strings.Join([]string{scan, k.InstanceID, k.Namespace, k.Name, k.Tag}, "\x00")))
+	sum := sha256.Sum256([]byte(strings.Join([]string{scan, string(typ), k.InstanceID, k.Namespace, k.Name, k.Tag}, "\x00")))
 	readable := dnsLabelChars(strings.Join([]string{scan, k.Namespace, k.Name, k.Tag}, "-"))
 	readable = strings.Trim(readable[:min(len(readable), maxLen-hashLen-1)], "-")
 	if readable == "" {

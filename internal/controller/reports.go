@@ -32,7 +32,7 @@ func keyOfReport(rep *scanv1.ImageReport) imageKey {
 func (r *ImageScanReconciler) newReport(obj *scanv1.ImageScan, k imageKey) (*scanv1.ImageReport, error) {
 	rep := &scanv1.ImageReport{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: reportName(obj.Name, k), Namespace: obj.Namespace, Labels: reportLabels(obj.Name, k),
+			Name: reportName(obj.Name, obj.Spec.ImageType, k), Namespace: obj.Namespace, Labels: reportLabels(obj.Name, k),
 		},
 		Spec: scanv1.ImageReportSpec{
 			ImageScanName: obj.Name, ImageType: obj.Spec.ImageType, Reference: k.String(),

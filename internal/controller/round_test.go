@@ -175,19 +175,21 @@ func TestReportNamesAreValidStableAndDistinct(t *testing.T) {
 	long := imageKey{Namespace: strings.Repeat("Org_", 64), Name: strings.Repeat("r", 128), Tag: strings.Repeat("T.", 32)}
 	cases := []struct {
 		scan string
+		typ  scanv1.ImageType
 		k    imageKey
 	}{
-		{"web", imageKey{Namespace: "payments", Name: "api", Tag: "1.0.0"}},
-		{"web", imageKey{Namespace: "payments", Name: "api", Tag: "1_0_0"}},
-		{"web", imageKey{Namespace: "payments", Name: "api", Tag: "1.0.0", InstanceID: "inst"}},
-		{"web", imageKey{Namespace: "payments-api", Name: "1", Tag: "0.0"}},
-		{strings.Repeat("s", 253), long},
-		{strings.Repeat("s", 253), imageKey{Namespace: long.Namespace, Name: long.Name, Tag: long.Tag + "x"}},
-		{"--", imageKey{Namespace: "_", Name: "_", Tag: "_"}},
+		{"web", "", imageKey{Namespace: "payments", Name: "api", Tag: "1.0.0"}},
+		{"web", scanv1.SharedImage, imageKey{Namespace: "payments", Name: "api", Tag: "1.0.0"}},
+		{"web", "", imageKey{Namespace: "payments", Name: "api", Tag: "1_0_0"}},
+		{"web", "", imageKey{Namespace: "payments", Name: "api", Tag: "1.0.0", InstanceID: "inst"}},
+		{"web", "", imageKey{Namespace: "payments-api", Name: "1", Tag: "0.0"}},
+		{strings.Repeat("s", 253), "", long},
+		{strings.Repeat("s", 253), "", imageKey{Namespace: long.Namespace, Name: long.Name, Tag: long.Tag + "x"}},
+		{"--", "", imageKey{Namespace: "_", Name: "_", Tag: "_"}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range cases {
-		name := reportName(tc.scan, tc.k)
+		name := reportName(tc.scan, tc.typ, tc.k)
 		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
 			t.Errorf("%q is not a DNS label: %v", name, errs)
 		}
@@ -195,7 +197,7 @@ func TestReportNamesAreValidStableAndDistinct(t *testing.T) {
 			t.Errorf("%q twice", name)
 		}
 		seen[name] = true
-		if reportName(tc.scan, tc.k) != name {
+		if reportName(tc.scan, tc.typ, tc.k) != name {
 			t.Errorf("%q is not stable", name)
 		}
 		for k, v := range reportLabels(tc.scan, tc.k) {
@@ -204,7 +206,7 @@ func TestReportNamesAreValidStableAndDistinct(t *testing.T) {
 			}
 		}
 	}
-	if got := reportName("web", imageKey{Namespace: "payments", Name: "api", Tag: "1.0.0"}); !strings.HasPrefix(got, "web-payments-api-1-0-0-") {
+	if got := reportName("web", scanv1.PrivateImage, imageKey{Namespace: "payments", Name: "api", Tag: "1.0.0"}); !strings.HasPrefix(got, "web-payments-api-1-0-0-") {
 		t.Errorf("readable start: %q", got)
 	}
 	if labelValue("web") != "web" || labelValue(strings.Repeat("a", 64)) == labelValue(strings.Repeat("a", 65)) {

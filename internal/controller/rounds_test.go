@@ -186,3 +186,47 @@ func TestARoundEndsAtItsDeadlineAndTheScheduleGoesOn(t *testing.T) {
 	h.clock.Step(time.Hour) // the interval's next round
 	h.accepted("app", 2)
 }
+
+// Changing imageType scans the images of the new kind: every report says
+// the new kind and holds its own image's result, none the old kind's.
+func TestAnImageTypeChangeMovesTheReportsToTheNewKind(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 2, nil)
+	for _, ref := range refs {
+		h.sim.AddImages(simulator.Image{Type: simulator.TypeShared, Namespace: ref.Namespace, Name: ref.Name, Tag: ref.Tag,
+			Size: 1 << 20, UpdatedAt: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), FilesNum: 7, FilesSize: 7 << 10})
+	}
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.readyInRound("app", 1)
+	private := h.reports(h.g, "app")
+
+	h.update("app", func(o *scanv1.ImageScan) { o.Spec.ImageType = scanv1.SharedImage })
+	h.readyInRound("app", 2)
+	shared := h.reports(h.g, "app")
+	h.g.Expect(shared).To(HaveLen(2))
+	for ref, rep := range shared {
+		h.g.Expect(rep.Spec.ImageType).To(Equal(scanv1.SharedImage), ref)
+		h.g.Expect(rep.Status.FilesCount).To(HaveValue(Equal(int64(7))), ref)
+		h.g.Expect(rep.Status.ImageID).NotTo(Equal(private[ref].Status.ImageID), ref)
+	}
+}
+
+// A round that asked HSS to synchronise from SWR lists right after, while
+// HSS may still be at it: an image it does not list is said to be possibly
+// not synchronised yet, on the report and in the condition.
+func TestANotFoundImageAfterASynchronisationSaysTheListMayBeBehind(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 1, nil)
+	pushed := scanv1.ImageReference{Namespace: "team", Name: "pushed", Tag: "v0"}
+	h.scan("app", scanv1.ImageScanSpec{Images: append(refs, pushed), SyncFromSWR: true})
+	h.accepted("app", 1)
+	h.finishScans()
+
+	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesNotFound)
+	})
+	h.g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("may not have finished"))
+	h.g.Expect(h.reports(h.g, "app")["team/pushed:v0"].Status.Message).To(ContainSubstring("may not have finished"))
+}

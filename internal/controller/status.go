@@ -226,7 +226,7 @@ func (r *ImageScanReconciler) setConditions(st *scanv1.ImageScanStatus, p *pass,
 	case s.Failed > 0:
 		set(metav1.ConditionFalse, scanv1.ReasonImagesFailed, failureMessage(p.members, round.Round, s), false, true)
 	case s.NotFound > 0:
-		set(metav1.ConditionFalse, scanv1.ReasonImagesNotFound, notFoundMessage(p.members, round.Round, s), false, true)
+		set(metav1.ConditionFalse, scanv1.ReasonImagesNotFound, notFoundMessage(p.members, round.Round, s, p.obj.Spec.SyncFromSWR), false, true)
 	case s.StatisticsUnavailable > 0:
 		set(metav1.ConditionFalse, scanv1.ReasonStatsUnavailable, statsUnavailableMessage(p.members, round.Round, s), false, true)
 	default:
