@@ -1,6 +1,10 @@
 package controller_test
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,8 +97,9 @@ func TestAutoCompletesARoundInFlightWhenBatchScanIsRetired(t *testing.T) {
 
 // With batch-scan retired from the start, auto serves the first round on
 // the tasks. A restart after the task was made but before its outcome was
-// saved, while HSS has not yet queued the task's images, finds the task
-// and asks nothing again, even once the evidence window has passed.
+// saved, while HSS has not yet queued the task's images, finds a task of
+// the round's size and waits for its images past the evidence window,
+// asking nothing again; the round is accepted once they show.
 func TestAutoOnARetiredHSSFindsTheRoundsTaskAfterARestart(t *testing.T) {
 	h := newHarnessWith(t, simulator.Config{RetireDeprecated: true, TaskStartDelay: 10 * time.Minute}, auto)
 	h.createSecret(validSecret())
@@ -111,12 +116,88 @@ func TestAutoOnARetiredHSSFindsTheRoundsTaskAfterARestart(t *testing.T) {
 	h.g.Expect(env.Client.Status().Update(t.Context(), obj)).To(Succeed())
 	h.clock.Step(5 * time.Minute) // past the evidence window; the images still show nothing
 	h.start()
+	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionUnknown, scanv1.ReasonProgressing)
+		g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("waiting up to 30m0s"))
+	})
+	h.simClock.Step(11 * time.Minute) // HSS queues the task's images
 	h.accepted("app", 1)
-	h.simClock.Step(11 * time.Minute)
 	obj = h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
 		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
 	})
 	h.g.Expect(h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(1), "the task was found, not sent again")
 	h.g.Expect(h.sim.Count(simulator.OpListTasks, simulator.OutcomeOK)).To(BeNumerically(">=", 1))
 	h.g.Expect(obj.Status.LastScanRequest.Attempts).To(Equal(int32(1)))
+}
+
+// Another ImageScan's scan task of the same size is no evidence of this
+// round's request: after a 500 HSS did not act on, the round waits for its
+// own images no longer than HSS is given to start scans, then asks for
+// them, and they are scanned.
+func TestAnotherImageScansTaskIsNoEvidenceOfThisRound(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{RetireDeprecated: true}, auto)
+	h.createSecret(validSecret())
+	victim := h.images("team", "victim", 2, nil)
+	h.images("team", "other", 2, nil)
+	h.sim.FailNext(simulator.OpScanTask, 1, http.StatusInternalServerError)
+	h.scan("victim", scanv1.ImageScanSpec{Images: victim})
+	h.eventually("victim", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
+		g.Expect(obj.Status.LastScanRequest.UnconfirmedSince).NotTo(BeNil())
+	})
+	// Another tenant of the same project asks for two images of its own.
+	h.g.Expect(h.hssClient().BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image",
+		Images: []hss.ImageRef{{Namespace: "team", Name: "other", Tag: "v0"}, {Namespace: "team", Name: "other", Tag: "v1"}}})).To(Succeed())
+
+	h.clock.Step(3 * time.Minute) // past the evidence window
+	h.eventually("victim", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("waiting up to 30m0s"))
+	})
+	h.g.Expect(h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(1), "only the other tenant's task")
+	h.clock.Step(30 * time.Minute)
+	obj := h.readyInRound("victim", 1)
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
+	h.g.Expect(h.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(2))
+	for _, ref := range victim {
+		img, ok := h.sim.Lookup(simulator.TypePrivate, ref.Namespace, ref.Name, ref.Tag)
+		h.g.Expect(ok).To(BeTrue())
+		h.g.Expect(img.Scan.Scans).To(Equal(1), "%s was scanned", ref.Tag)
+	}
+}
+
+// A selector with latestVersionOnly is asked for on the tasks by naming its
+// members, a task per 100. When the second task's outcome is unknown (a 500
+// HSS did not act on), the first task's images are evidence of the first
+// task only: the second's members are asked for again, and no member twice.
+func TestALostTaskOfANamedSelectorRequestIsAskedForAgain(t *testing.T) {
+	var sim atomic.Pointer[simulator.Server]
+	var tasks atomic.Int32
+	h := newHarnessWith(t, simulator.Config{RetireDeprecated: true, OnRequest: func(r simulator.RequestRecord) {
+		if r.Op == simulator.OpScanTask && tasks.Add(1) == 1 {
+			sim.Load().FailNext(simulator.OpScanTask, 1, http.StatusInternalServerError)
+		}
+	}}, auto)
+	sim.Store(h.sim)
+	h.createSecret(validSecret())
+	for i := range hss.MaxBatchScanImages + 50 {
+		h.images("team", fmt.Sprintf("app%03d", i), 1, nil)
+	}
+	h.scan("latest", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team", LatestVersionOnly: true}})
+	h.eventually("latest", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
+		g.Expect(obj.Status.LastScanRequest.UnconfirmedSince).NotTo(BeNil())
+	})
+	h.clock.Step(3 * time.Minute) // past the evidence window
+	obj := h.readyInRound("latest", 1)
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(hss.MaxBatchScanImages + 50)))
+	asked := map[simulator.ImageRef]int{}
+	for _, rec := range h.sim.ScanTasks() {
+		for _, ref := range rec.Matched {
+			asked[ref]++
+		}
+	}
+	h.g.Expect(asked).To(HaveLen(hss.MaxBatchScanImages + 50))
+	for ref, n := range asked {
+		h.g.Expect(n).To(Equal(1), "%v asked for once", ref)
+	}
 }

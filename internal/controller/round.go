@@ -27,9 +27,9 @@ type pass struct {
 	// sent: batch-scan was called in this pass, so HSS has nothing to show
 	// yet.
 	sent bool
-	// awaitingEvidence: an earlier call's outcome is unknown and HSS may yet
-	// show the round; no new call until the evidence window has passed.
-	awaitingEvidence bool
+	// evidenceWait, when set: an earlier call's outcome is unknown and HSS
+	// may yet show the round; no new call until that long after it.
+	evidenceWait time.Duration
 }
 
 // member is one image of the round: its report as the cluster holds it, and

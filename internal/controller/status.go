@@ -216,10 +216,10 @@ func (r *ImageScanReconciler) setConditions(st *scanv1.ImageScanStatus, p *pass,
 		set(metav1.ConditionFalse, scanv1.ReasonSuspended, fmt.Sprintf(
 			"Suspended: generation %d of the spec has not been scanned; the results shown are round %d's, of generation %d",
 			p.obj.Generation, round.Round, round.Generation), false, false)
-	case p.awaitingEvidence:
+	case p.evidenceWait > 0:
 		set(metav1.ConditionUnknown, scanv1.ReasonProgressing, fmt.Sprintf(
-			"Round %d: the last batch-scan call's outcome is unknown; waiting up to %s after it for HSS to show the round before asking again",
-			round.Round, r.EvidenceWindow), true, false)
+			"Round %d: the last batch-scan call's outcome is unknown; waiting up to %s after it for HSS to show the round's images before asking again",
+			round.Round, p.evidenceWait), true, false)
 	case round.CompletedAt == nil:
 		set(metav1.ConditionUnknown, scanv1.ReasonScanning, fmt.Sprintf("Round %d: %d of %d images finished",
 			round.Round, s.Matched-s.Pending, s.Matched), true, false)

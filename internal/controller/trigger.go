@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -96,9 +97,10 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 
 // send calls batch-scan for the current round. When resuming a round whose
 // earlier attempt may have reached HSS, it first looks for evidence that it
-// did: a member queued or scanning, or scanned since the round started. An
-// explicit list sent in chunks may have reached HSS in part; only the
-// images without evidence are sent again.
+// did: a member queued or scanning, or scanned since the round started.
+// Only the images themselves are evidence of this round's request; a
+// request sent in chunks may have reached HSS in part, and only the members
+// without evidence are asked for again, by name.
 func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) error {
 	round := p.round
 	req := batchScanRequest(p.obj.Spec)
@@ -111,25 +113,20 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 			return fromHSS(err)
 		}
 		missing, reached := withoutEvidence(p, listed)
-		if !reached {
-			// The task calls keep a record of each request, which shows
-			// before its images do.
-			if reached, err = p.client.RequestSeen(ctx, hssStart(round).Add(-datePrecision), req); err != nil {
-				return fromHSS(err)
-			}
-			if reached {
-				missing = nil
-			}
-		}
-		switch {
-		case reached && (req.All || len(missing) == 0):
+		if reached && len(missing) == 0 {
 			round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil
 			return nil
-		case round.UnconfirmedSince != nil && r.Clock.Since(round.UnconfirmedSince.Time) < r.EvidenceWindow:
-			p.awaitingEvidence = true // HSS may yet show what it received
+		}
+		wait, err := r.evidenceWait(ctx, p, req, reached)
+		if err != nil {
+			return err
+		}
+		if round.UnconfirmedSince != nil && r.Clock.Since(round.UnconfirmedSince.Time) < wait {
+			p.evidenceWait = wait // HSS may yet show what it received
 			return nil
-		case reached:
-			req.Images = refsOf(missing, req.Images)
+		}
+		if reached {
+			req = namedRequest(req, missing)
 		}
 	}
 	if countListed(p.members, round.Round) == 0 {
@@ -155,6 +152,36 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 	round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil // saved with this pass's report
 	p.sent = true
 	return nil
+}
+
+// evidenceWait is how long after an unconfirmed call its images may take to
+// show. A scan task of the request's size made since the round started may
+// be this request's, whose images HSS queues later than it lists the task;
+// as a task names no images, another ImageScan's could look the same, so it
+// earns no more than the time HSS is given to start a round's scans, and
+// the round is accepted only once its own images show.
+func (r *ImageScanReconciler) evidenceWait(ctx context.Context, p *pass, req hss.BatchScanRequest, reached bool) (time.Duration, error) {
+	round := p.round
+	if reached || round.UnconfirmedSince == nil || r.Clock.Since(round.UnconfirmedSince.Time) >= r.StartTimeout {
+		return r.EvidenceWindow, nil
+	}
+	seen, err := p.client.RequestSeen(ctx, hssStart(round).Add(-datePrecision), req)
+	if err != nil {
+		return 0, fromHSS(err)
+	}
+	if seen {
+		return max(r.StartTimeout, r.EvidenceWindow), nil
+	}
+	return r.EvidenceWindow, nil
+}
+
+// namedRequest asks again for the members in missing only, by name.
+func namedRequest(req hss.BatchScanRequest, missing map[imageKey]bool) hss.BatchScanRequest {
+	refs := req.Images
+	if req.All {
+		refs = req.Members
+	}
+	return hss.BatchScanRequest{ImageType: req.ImageType, Images: refsOf(missing, refs)}
 }
 
 // refused: HSS, or the limiter before it, answered the call with a refusal

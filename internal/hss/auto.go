@@ -58,10 +58,19 @@ func deprecatedCall[T any](a *autoClient, batch, tasks func() (T, error)) (T, er
 	return tasks()
 }
 
+// BatchScan asks the tasks, when HSS retires batch-scan mid-request, only
+// for the chunks batch-scan had not placed.
 func (a *autoClient) BatchScan(ctx context.Context, req BatchScanRequest) error {
+	rest := req
 	_, err := deprecatedCall(a,
-		func() (struct{}, error) { return struct{}{}, a.batch.BatchScan(ctx, req) },
-		func() (struct{}, error) { return struct{}{}, a.tasks.BatchScan(ctx, req) })
+		func() (struct{}, error) {
+			err := a.batch.BatchScan(ctx, req)
+			if u := (*unsentError)(nil); errors.As(err, &u) {
+				rest = u.rest
+			}
+			return struct{}{}, err
+		},
+		func() (struct{}, error) { return struct{}{}, a.tasks.BatchScan(ctx, rest) })
 	return err
 }
 

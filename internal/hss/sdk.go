@@ -88,11 +88,25 @@ func (c *sdkClient) BatchScan(ctx context.Context, req BatchScanRequest) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("batch-scan chunk %d: %w", i+1, err)
+			rest := req
+			if !req.All {
+				rest.Images = req.Images[i*MaxBatchScanImages:]
+			}
+			return &unsentError{rest: rest, err: fmt.Errorf("batch-scan chunk %d: %w", i+1, err)}
 		}
 	}
 	return nil
 }
+
+// unsentError is a scan request's failure at one of its chunks: rest is the
+// request without the chunks HSS took before it.
+type unsentError struct {
+	rest BatchScanRequest
+	err  error
+}
+
+func (e *unsentError) Error() string { return e.err.Error() }
+func (e *unsentError) Unwrap() error { return e.err }
 
 func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
 	var images []Image

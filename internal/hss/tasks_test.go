@@ -3,6 +3,7 @@ package hss
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -136,4 +137,44 @@ func TestAutoMovesAnEndpointOnceHSSSaysTheDeprecatedCallsAreGone(t *testing.T) {
 	g.Expect(e.sim.Count(simulator.OpScanTask, simulator.OutcomeOK)).To(Equal(1))
 	g.Expect(listPrivate(context.Background(), third)).To(Succeed())
 	g.Expect(third.Backend()).To(Equal(BackendTasks))
+}
+
+// Under auto, HSS retiring batch-scan between two chunks of one request
+// leaves the tasks to ask only for the chunks batch-scan had not placed:
+// no image is asked for twice.
+func TestAutoAsksTheTasksOnlyForTheChunksBatchScanDidNotPlace(t *testing.T) {
+	g := NewWithT(t)
+	var sim *simulator.Server
+	e := newEnv(t, Options{Backend: BackendAuto}, func(cfg *simulator.Config) {
+		cfg.OnRequest = func(r simulator.RequestRecord) {
+			if r.Op == simulator.OpBatchScan && r.Status == http.StatusOK {
+				sim.RetireDeprecated() // after the first chunk
+			}
+		}
+	})
+	sim = e.sim
+	var refs []ImageRef
+	for i := range 2*MaxBatchScanImages + 50 {
+		tag := fmt.Sprintf("1.%d", i)
+		e.sim.AddImages(private("payments", "api", tag, 10, epoch))
+		refs = append(refs, ImageRef{Namespace: "payments", Name: "api", Tag: tag})
+	}
+
+	g.Expect(e.client(t).BatchScan(context.Background(), BatchScanRequest{ImageType: simulator.TypePrivate, Images: refs})).To(Succeed())
+	asked := map[simulator.ImageRef]int{}
+	for _, rec := range e.sim.BatchScans() {
+		for _, ref := range rec.Matched {
+			asked[ref]++
+		}
+	}
+	g.Expect(asked).To(HaveLen(MaxBatchScanImages), "batch-scan placed the first chunk")
+	for _, rec := range e.sim.ScanTasks() {
+		for _, ref := range rec.Matched {
+			asked[ref]++
+		}
+	}
+	g.Expect(asked).To(HaveLen(len(refs)))
+	for ref, n := range asked {
+		g.Expect(n).To(Equal(1), "%v asked for once", ref)
+	}
 }
