@@ -16,6 +16,9 @@ const (
 	// EventBackendChanged: another family of HSS calls serves the
 	// ImageScan, e.g. after HSS retired batch-scan.
 	EventBackendChanged = "BackendChanged"
+	// EventReportsDeleted: reports of the current round were deleted from
+	// outside; they are made again.
+	EventReportsDeleted = "ReportsDeleted"
 )
 
 // Condition reasons.

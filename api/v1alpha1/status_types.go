@@ -74,6 +74,9 @@ const (
 	TriggerSpecChanged ScanTrigger = "SpecChanged"
 	TriggerInterval    ScanTrigger = "Interval"
 	TriggerRequested   ScanTrigger = "Requested"
+	// TriggerReportsDeleted: reports of a selector's round were deleted
+	// from outside, and only a new listing can say which images they were.
+	TriggerReportsDeleted ScanTrigger = "ReportsDeleted"
 )
 
 // ScanRequest is one scan round's record.
@@ -95,6 +98,11 @@ type ScanRequest struct {
 	// the difference between the two clocks.
 	// +optional
 	HSSRequestedAt *metav1.Time `json:"hssRequestedAt,omitempty"`
+
+	// Members counts the images the round started with: a round whose
+	// reports were deleted from outside never completes over fewer.
+	// +optional
+	Members int32 `json:"members,omitempty"`
 
 	// Attempts counts batch-scan calls made for this round.
 	// +optional

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
@@ -141,4 +143,41 @@ func notListed(spec scanv1.ImageScanSpec) string {
 		return "HSS does not list this image. " + syncMayLag
 	}
 	return "HSS does not list this image; is it synchronised from SWR?"
+}
+
+// restoreMembers makes again the reports of an explicit list's current
+// round that were deleted from outside: a member stays one until its round
+// ends, and its result is read again from HSS, in a completed round
+// reopened for it. (A selector's deleted members are known only by their
+// number; due starts a new round for them.)
+func (r *ImageScanReconciler) restoreMembers(ctx context.Context, p *pass) error {
+	round := p.round
+	if round == nil || round.Generation != p.obj.Generation || p.obj.Spec.Selector != nil {
+		return nil
+	}
+	present := make(map[imageKey]bool, len(p.members))
+	for _, m := range p.members {
+		present[m.key] = true
+	}
+	var lost []*member
+	for _, k := range membership(p.obj.Spec, nil) {
+		if !present[k] {
+			lost = append(lost, &member{key: k})
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	if err := r.createReports(ctx, p.obj, lost); err != nil {
+		return err
+	}
+	p.members = append(p.members, lost...)
+	sortMembers(p.members)
+	if round.CompletedAt != nil && round.AcceptedAt != nil {
+		round.CompletedAt = nil
+	}
+	r.Events.Eventf(p.obj, nil, corev1.EventTypeWarning, scanv1.EventReportsDeleted, "Restore", "%s",
+		truncate(fmt.Sprintf("Round %d: %d reports were deleted from outside; they were made again and their images are read again from HSS",
+			round.Round, len(lost)), maxEventNote))
+	return nil
 }

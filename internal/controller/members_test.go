@@ -284,3 +284,76 @@ func (h *harness) recordReportWrites() func() map[watch.EventType]int {
 		return maps.Clone(counts)
 	}
 }
+
+// A report deleted from outside is made again: its image is still a member
+// of the round, and its findings come back from HSS, without a new scan
+// request.
+func TestADeletedReportIsMadeAgainWithItsFindings(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 3, func(i int, img *simulator.Image) {
+		if i == 1 {
+			img.MaliciousFiles = 5
+		}
+	})
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.readyInRound("app", 1)
+	rep := h.reports(h.g, "app")["team/app:v1"]
+	h.g.Expect(env.Client.Delete(context.Background(), &rep)).To(Succeed())
+
+	h.g.Eventually(func(g Gomega) {
+		again := h.reports(g, "app")["team/app:v1"]
+		g.Expect(again.UID).NotTo(Equal(rep.UID))
+		g.Expect(again.Status.Round).To(Equal(int64(1)))
+		g.Expect(again.Status.Findings).NotTo(BeNil())
+		g.Expect(again.Status.Findings.MaliciousFiles).To(Equal(int64(5)))
+	}, 30*time.Second, 20*time.Millisecond).Should(Succeed())
+	obj := h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+		g.Expect(obj.Status.Summary.MaliciousFiles).To(Equal(int64(5)))
+	})
+	h.g.Expect(round(obj)).To(Equal(int64(1)))
+	h.g.Expect(obj.Status.Summary.Matched).To(Equal(int32(3)))
+	h.g.Expect(h.batchScans()).To(Equal(1), "no new scan request")
+	h.g.Eventually(func(g Gomega) {
+		g.Expect(h.eventNotes(g, scanv1.EventReportsDeleted)).To(ContainElement(ContainSubstring("1 reports were deleted")))
+	}, 30*time.Second, 20*time.Millisecond).Should(Succeed())
+}
+
+// Deleting every report mid-round does not complete the round over no
+// images: the reports are made again and the round ends with every member.
+func TestDeletingEveryReportMidRoundLosesNoMember(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 2, nil)
+	h.scan("app", scanv1.ImageScanSpec{Images: refs})
+	h.accepted("app", 1)
+	h.g.Expect(env.Client.DeleteAllOf(context.Background(), &scanv1.ImageReport{}, client.InNamespace(h.ns),
+		client.MatchingLabels{scanv1.LabelImageScan: "app"})).To(Succeed())
+	// The manager may not have seen its own creations yet; it waits that
+	// long for them before it takes the reports as they are.
+	h.clock.Step(3 * time.Minute)
+
+	obj := h.readyInRound("app", 1)
+	h.g.Expect(obj.Status.Summary.Matched).To(Equal(int32(2)))
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(2)))
+	h.g.Expect(h.reports(h.g, "app")).To(HaveLen(2))
+}
+
+// A selector's deleted reports are known only by their number, as the
+// criteria may no longer match the images they chose (scanStatus: unscan
+// after the scan): a new round lists the images again.
+func TestADeletedReportOfASelectorStartsANewRound(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	h.images("team", "app", 3, nil)
+	h.scan("app", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
+	h.readyInRound("app", 1)
+	rep := h.reports(h.g, "app")["team/app:v2"]
+	h.g.Expect(env.Client.Delete(context.Background(), &rep)).To(Succeed())
+
+	obj := h.readyInRound("app", 2)
+	h.g.Expect(obj.Status.LastScanRequest.Trigger).To(Equal(scanv1.TriggerReportsDeleted))
+	h.g.Expect(obj.Status.LastScanRequest.Members).To(Equal(int32(3)))
+	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(3)))
+}

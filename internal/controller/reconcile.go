@@ -53,7 +53,7 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 	ctx, cancel := context.WithTimeout(ctx, r.PassTimeout)
 	defer cancel()
-	steps := []func(context.Context, *pass) error{r.loadMembers, r.resolve, r.trigger, r.follow, r.readMembers}
+	steps := []func(context.Context, *pass) error{r.loadMembers, r.restoreMembers, r.resolve, r.trigger, r.follow, r.readMembers}
 	for _, step := range steps {
 		if err := step(ctx, p); err != nil || !p.loaded {
 			return err

@@ -40,7 +40,8 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 	}
 	round := st.LastScanRequest
 	if p.loaded {
-		if err == nil && phaseOf(round) == phaseScanning && !p.sent && roundDone(p.members, round.Round) {
+		// A round never completes over fewer members than it started with.
+		if err == nil && phaseOf(round) == phaseScanning && !p.sent && roundDone(p.members, round.Round) && len(p.members) >= int(round.Members) {
 			round.CompletedAt = ptrNow(r.Clock)
 		}
 		st.Summary = summarize(p.members, p.roundNumber())

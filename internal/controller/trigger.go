@@ -21,6 +21,8 @@ func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 		return scanv1.TriggerCreated, true
 	case last.Generation != obj.Generation:
 		return scanv1.TriggerSpecChanged, true
+	case obj.Spec.Selector != nil && len(p.members) < int(last.Members):
+		return scanv1.TriggerReportsDeleted, true
 	case rescanPending(obj, obj.Status.LastHandledRescanAt) && !r.Clock.Now().Before(last.RequestedAt.Add(scanv1.MinRescanInterval)):
 		return scanv1.TriggerRequested, true
 	case last.CompletedAt != nil && obj.Spec.Interval != nil &&
@@ -82,7 +84,7 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 		return err
 	}
 	now := r.Clock.Now()
-	p.round = &scanv1.ScanRequest{Round: next, Trigger: why, Generation: p.obj.Generation, RequestedAt: metav1.NewTime(now)}
+	p.round = &scanv1.ScanRequest{Round: next, Trigger: why, Generation: p.obj.Generation, RequestedAt: metav1.NewTime(now), Members: int32(len(keys))}
 	// The listing's answers told HSS's clock: the round's scans end after
 	// this moment on it.
 	if t, ok := p.client.ServerTime(now); ok {
