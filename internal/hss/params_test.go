@@ -147,8 +147,7 @@ func FuzzListRequest(f *testing.F) {
 		checkOpt(t, "image_size", req.ImageSize, size, set&(1<<4) != 0)
 		checkTimes(t, set, ms, req.StartLatestUpdateTime, req.EndLatestUpdateTime, req.StartLatestScanTime, req.EndLatestScanTime)
 
-		// The answer's entries translate back: strings as sent, times from
-		// positive milliseconds, zero time for 0 or less.
+		// The answer's entries translate back, cleaned where they enter.
 		entryType := ""
 		if set&(1<<5) != 0 {
 			entryType = status
@@ -161,16 +160,27 @@ func FuzzListRequest(f *testing.F) {
 		if entryType != "" {
 			wantType = entryType
 		}
+		// Names as sent; a state cleaned and bounded, a size never negative.
 		if img.ImageType != wantType || img.Namespace != ns || img.Name != name || img.Tag != tag || img.InstanceID != instanceID ||
-			img.ScanStatus != status || img.LatestVersion != latest || img.Size != size {
+			img.ScanStatus != boundedText(status, maxStatusText) || img.LatestVersion != latest || img.Size != max(0, size) {
 			t.Fatalf("entry translated to %+v", img)
 		}
 		for _, c := range []struct {
 			got time.Time
 			ms  int64
 		}{{img.UpdatedAt, t0}, {img.LastScanAt, t1}} {
-			if c.ms <= 0 && !c.got.IsZero() || c.ms > 0 && (c.got.UnixMilli() != c.ms || c.got.Location() != time.UTC) {
-				t.Fatalf("%d ms translated to %v", c.ms, c.got)
+			// Past year 9999 as milliseconds, the value is microseconds,
+			// or no time where it is not one either.
+			var want time.Time
+			switch {
+			case c.ms <= 0:
+			case !time.UnixMilli(c.ms).After(latestTime):
+				want = time.UnixMilli(c.ms)
+			case !time.UnixMicro(c.ms).After(latestTime):
+				want = time.UnixMicro(c.ms)
+			}
+			if !c.got.Equal(want) || !c.got.IsZero() && c.got.Location() != time.UTC {
+				t.Fatalf("%d ms translated to %v, want %v", c.ms, c.got, want)
 			}
 		}
 	})
