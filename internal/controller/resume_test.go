@@ -137,22 +137,7 @@ func TestImageHSSNeverStartsScanningFailsAfterTheStartTimeout(t *testing.T) {
 	refs := h.images("team", "app", 1, nil)
 	obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
 	// HSS accepted the round (as status records) but never queued the image.
-	h.seedReports(obj, refs)
-	now := metav1.NewTime(h.clock.Now())
-	obj.Status.LastScanRequest = &scanv1.ScanRequest{
-		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
-		RequestedAt: now, Attempts: 1, AcceptedAt: &now,
-	}
-	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
-	h.start()
-	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonScanning)
-	})
-
-	h.clock.Step(31 * time.Minute)
-	obj = h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
-	})
+	obj = h.acceptedRoundHSSNeverRan(obj, refs, nil)
 	h.g.Expect(obj.Status.Images[0].Message).To(ContainSubstring("did not start scanning"))
 	h.g.Expect(h.reports(h.g, "app")["team/app:v0"].Status.ScanStatus).To(Equal("failed"))
 	h.g.Expect(h.batchScans()).To(Equal(0))
@@ -172,23 +157,8 @@ func TestARoundHSSNeverRanDoesNotReportAnEarlierScanAsItsOwn(t *testing.T) {
 	h.clock.Step(2 * time.Minute) // the round starts after that scan ended, on both clocks
 
 	obj := h.scan("app", scanv1.ImageScanSpec{Images: refs})
-	h.seedReports(obj, refs)
-	now := metav1.NewTime(h.clock.Now())
 	hssNow := metav1.NewTime(h.simClock.Now())
-	obj.Status.LastScanRequest = &scanv1.ScanRequest{
-		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
-		RequestedAt: now, HSSRequestedAt: &hssNow, Attempts: 1, AcceptedAt: &now,
-	}
-	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
-	h.start()
-	h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonScanning)
-	})
-
-	h.clock.Step(31 * time.Minute)
-	obj = h.eventually("app", func(g Gomega, obj *scanv1.ImageScan) {
-		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
-	})
+	obj = h.acceptedRoundHSSNeverRan(obj, refs, &hssNow)
 	h.g.Expect(obj.Status.Summary.Succeeded).To(BeZero())
 	h.g.Expect(obj.Status.Summary.MaliciousFiles).To(BeZero(), "the earlier scan's findings are not this round's")
 	h.g.Expect(obj.Status.Images[0].Message).To(ContainSubstring("before this round"))
@@ -196,6 +166,29 @@ func TestARoundHSSNeverRanDoesNotReportAnEarlierScanAsItsOwn(t *testing.T) {
 	h.g.Expect(rep.ScanStatus).To(Equal("failed"))
 	h.g.Expect(rep.Findings).To(BeNil())
 	h.g.Expect(h.batchScans()).To(Equal(1), "only the scan before the round")
+}
+
+// acceptedRoundHSSNeverRan records round 1 of the stopped manager's obj as
+// accepted by HSS (at hssStart on its clock, when set), which then never
+// queues its images; it starts the manager and returns the ImageScan once
+// the start timeout has failed them.
+func (h *harness) acceptedRoundHSSNeverRan(obj *scanv1.ImageScan, refs []scanv1.ImageReference, hssStart *metav1.Time) *scanv1.ImageScan {
+	h.t.Helper()
+	h.seedReports(obj, refs)
+	now := metav1.NewTime(h.clock.Now())
+	obj.Status.LastScanRequest = &scanv1.ScanRequest{
+		Round: 1, Trigger: scanv1.TriggerCreated, Generation: obj.Generation,
+		RequestedAt: now, HSSRequestedAt: hssStart, Attempts: 1, AcceptedAt: &now,
+	}
+	h.g.Expect(env.Client.Status().Update(context.Background(), obj)).To(Succeed())
+	h.start()
+	h.eventually(obj.Name, func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReconciling, metav1.ConditionTrue, scanv1.ReasonScanning)
+	})
+	h.clock.Step(31 * time.Minute)
+	return h.eventually(obj.Name, func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionStalled, metav1.ConditionTrue, scanv1.ReasonImagesFailed)
+	})
 }
 
 // hssClient is a client of the harness's simulator outside any manager,
