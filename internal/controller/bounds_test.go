@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,20 +70,62 @@ func TestAVeryLongVulnerabilityListIsCountedExactlyWithinTheReportsBound(t *test
 	}
 }
 
-// A completed ImageScan without an interval is never reconciled again;
-// what the manager remembered of its report writes goes all the same, and
-// never held a vulnerability list.
-func TestACompletedRoundLeavesNothingInTheManager(t *testing.T) {
-	var r *controller.ImageScanReconciler
-	h := withJanitor(t, &r)
-	h.createSecret(validSecret())
-	h.images("team", "app", 60, func(_ int, img *simulator.Image) { img.Vulnerabilities = 150 })
-	h.scan("done", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesDetails})
-	h.readyInRound("done", 1)
-	h.g.Expect(h.reports(h.g, "done")["team/app:v0"].Status.Vulnerabilities).To(HaveLen(150))
+// pageReader records the ImageReport lists the reconciler reads from the
+// API server: the page size each asked for and the most reports one held.
+type pageReader struct {
+	client.Reader
+	mu      sync.Mutex
+	limits  []int64
+	largest int
+}
 
-	h.clock.Step(3 * time.Minute) // past the bound of the cache's lag
-	h.g.Eventually(func() int { return r.CacheSizes().PendingReportWrites }, 10*time.Second, 20*time.Millisecond).Should(BeZero())
+func (p *pageReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	err := p.Reader.List(ctx, list, opts...)
+	if reports, ok := list.(*scanv1.ImageReportList); ok && err == nil {
+		o := (&client.ListOptions{}).ApplyOptions(opts)
+		p.mu.Lock()
+		p.limits = append(p.limits, o.Limit)
+		p.largest = max(p.largest, len(reports.Items))
+		p.mu.Unlock()
+	}
+	return err
+}
+
+func (p *pageReader) seen() (limits []int64, largest int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.limits), p.largest
+}
+
+// A round's members are read from the API server a page at a time, and
+// never cached: the manager holds a page of reports whatever the round's
+// size (500, or 16 with Details, whose reports hold vulnerability lists).
+func TestARoundIsReadAPageAtATime(t *testing.T) {
+	for _, tc := range []struct {
+		mode   scanv1.VulnerabilityDetail
+		images int
+		page   int64
+	}{{scanv1.VulnerabilitiesSummary, 1100, 500}, {scanv1.VulnerabilitiesDetails, 40, 16}} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			pages := &pageReader{Reader: env.Client}
+			h := newHarnessWith(t, simulator.Config{}, func(_ *harness, r *controller.ImageScanReconciler) { r.APIReader = pages })
+			h.createSecret(validSecret())
+			h.images("team", "app", tc.images, func(_ int, img *simulator.Image) { img.Vulnerabilities = 3 })
+			h.scan("paged", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: tc.mode})
+			obj := h.readyInRound("paged", 1)
+			h.g.Expect(obj.Status.Summary.Succeeded).To(BeEquivalentTo(tc.images))
+			h.g.Expect(h.reports(h.g, "paged")).To(HaveLen(tc.images))
+
+			limits, largest := pages.seen()
+			h.g.Expect(largest).To(BeNumerically("<=", tc.page), "no read held more than a page")
+			h.g.Expect(limits).NotTo(BeEmpty())
+			for _, l := range limits {
+				h.g.Expect(l).To(Equal(tc.page))
+			}
+			// A walk of the round reads every page.
+			h.g.Expect(len(limits)).To(BeNumerically(">=", (tc.images+int(tc.page)-1)/int(tc.page)))
+		})
+	}
 }
 
 // Credentials parsed from a Secret go once the Secret is gone, whether or

@@ -21,19 +21,18 @@ const (
 	detailSlice = 16
 )
 
-// readMembers reads, a slice at a time, what the round's members still
+// readMembers reads, a slice at a time, what the page's members still
 // need after their scans: file statistics (collect), then vulnerabilities
-// (inspect); each slice is saved before the next is read.
-func (r *ImageScanReconciler) readMembers(ctx context.Context, p *pass) error {
+// (inspect); each slice is saved before the next is read. The calls run
+// under calls, the pass's HSS deadline; the saves under ctx, so that what
+// was read is kept when the deadline ends the calls.
+func (r *ImageScanReconciler) readMembers(ctx, calls context.Context, p *pass, page []*member) error {
 	if phaseOf(p.round) != phaseScanning {
 		return nil
 	}
 	round, mode := p.round.Round, detailOf(p.obj.Spec)
-	// One pointer per member still to read, owned by this pass: the round's
-	// members are held anyway (see loadMembers); the reads' results are
-	// bounded by the slice.
 	var waiting []*member
-	for _, m := range p.members {
+	for _, m := range page {
 		if awaitingStatistics(m.status, round) || awaitingDetail(m.status, round) && mode != scanv1.VulnerabilitiesNone {
 			waiting = append(waiting, m)
 		}
@@ -43,11 +42,11 @@ func (r *ImageScanReconciler) readMembers(ctx context.Context, p *pass) error {
 		size = detailSlice
 	}
 	for part := range slices.Chunk(waiting, size) {
-		err := r.collect(ctx, p, part)
+		err := r.collect(calls, p, part)
 		if err == nil {
-			err = r.inspect(ctx, p, part)
+			err = r.inspect(calls, p, part)
 		}
-		if serr := r.saveMembers(ctx, p, part); err == nil {
+		if serr := r.saveMembers(ctx, p, part, round); err == nil {
 			err = serr
 		}
 		if err != nil {

@@ -1,10 +1,12 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
@@ -26,41 +28,99 @@ func listAll(ctx context.Context, c hss.Client, filters []hss.Filter) (map[image
 	return out, nil
 }
 
-func sortedKeys(m map[imageKey]hss.Image) []imageKey {
-	keys := make([]imageKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	return keys
+// keySet is a sorted list of image keys without repeats: a set that costs
+// the keys alone, for a listing of any size.
+type keySet []imageKey
+
+func compareKeys(a, b imageKey) int {
+	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name),
+		strings.Compare(a.Tag, b.Tag), strings.Compare(a.InstanceID, b.InstanceID))
 }
 
-// follow records each member whose scan ended since the round started.
+func (s keySet) has(k imageKey) bool {
+	_, ok := slices.BinarySearchFunc(s, k, compareKeys)
+	return ok
+}
+
+// listKeys runs each filter's paged list and keeps the images' keys only.
+func listKeys(ctx context.Context, c hss.Client, filters []hss.Filter) (keySet, error) {
+	var keys []imageKey
+	for _, f := range filters {
+		err := c.EachImage(ctx, f, func(img hss.Image) error {
+			keys = append(keys, keyOfImage(img))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(keys, compareKeys)
+	return slices.Compact(keys), nil
+}
+
+// follow records each member of page whose scan ended since the round
+// started.
 //
 // Until StartTimeout after HSS accepted the round, it reads the feed of
 // finished scans of its client and image type (finished.go), which one walk
 // serves for every ImageScan. After that it walks the ImageScan's own
 // images, because only a full walk shows an image that never started or
-// is gone.
-func (r *ImageScanReconciler) follow(ctx context.Context, p *pass) error {
-	if phaseOf(p.round) != phaseScanning || p.sent || !anyUnscanned(p.members, p.round.Round) {
+// is gone. Either is asked once per pass, at the first page with a member
+// still to hear of; the feed's answer is shared and never changed.
+func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*member) error {
+	if phaseOf(p.round) != phaseScanning || p.sent || !anyUnscanned(page, p.round.Round) {
 		return nil
 	}
+	if !p.heard {
+		if err := r.hearFinished(ctx, p); err != nil {
+			return err
+		}
+		p.heard = true
+	}
+	round := p.round
+	for _, m := range page {
+		if m.status.Round == round.Round {
+			continue
+		}
+		img, ok := p.finished[m.key]
+		switch {
+		case !p.ownWalk:
+			if ok {
+				observe(m, img, round, detailOf(p.obj.Spec))
+			}
+		case !ok:
+			m.status = scanv1.ImageReportStatus{Round: round.Round, ScanStatus: scanv1.ScanStatusNotFound, Message: "HSS no longer lists this image"}
+		default:
+			observe(m, img, round, detailOf(p.obj.Spec))
+			r.giveUpIfNeverStarted(m, img, round)
+			if m.status.Round != round.Round && r.pastDeadline(p.obj, round) {
+				m.status = unfinished(img, round, timeoutOf(p.obj))
+			}
+		}
+	}
+	return nil
+}
+
+// hearFinished asks the feed, or for an overdue round the ImageScan's own
+// walk, which scans ended.
+func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 	if r.overdue(p.round) {
-		return r.followOwnWalk(ctx, p)
+		listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec))
+		if err != nil {
+			return fromHSS(err)
+		}
+		p.finished, p.ownWalk = listed, true
+		return nil
 	}
 	feed := r.feeds.feed(p.client, hss.Filter{ImageType: string(p.obj.Spec.ImageType)}, r.Clock.Now())
 	done, err := feed.finished(ctx, keyOf(p.obj), p.round, r.Clock)
 	switch {
 	case errors.Is(err, errFeedBusy):
-		return nil // no news this time; the next poll asks again
+		// No news this time; the next poll asks again.
 	case err != nil:
 		return fromHSS(err)
-	}
-	for _, m := range p.members {
-		if img, ok := done[m.key]; ok && m.status.Round != p.round.Round {
-			observe(m, img, p.round, detailOf(p.obj.Spec))
-		}
+	default:
+		p.finished = done
 	}
 	return nil
 }
@@ -78,32 +138,6 @@ func anyUnscanned(members []*member, round int64) bool {
 // overdue: HSS accepted the round StartTimeout ago.
 func (r *ImageScanReconciler) overdue(round *scanv1.ScanRequest) bool {
 	return round.AcceptedAt != nil && r.Clock.Since(round.AcceptedAt.Time) >= r.StartTimeout
-}
-
-// followOwnWalk lists the ImageScan's images by identity: a member HSS no
-// longer lists is not found, and one it never started is failed.
-func (r *ImageScanReconciler) followOwnWalk(ctx context.Context, p *pass) error {
-	listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec))
-	if err != nil {
-		return fromHSS(err)
-	}
-	round := p.round
-	for _, m := range p.members {
-		if m.status.Round == round.Round {
-			continue
-		}
-		img, ok := listed[m.key]
-		if !ok {
-			m.status = scanv1.ImageReportStatus{Round: round.Round, ScanStatus: scanv1.ScanStatusNotFound, Message: "HSS no longer lists this image"}
-			continue
-		}
-		observe(m, img, round, detailOf(p.obj.Spec))
-		r.giveUpIfNeverStarted(m, img, round)
-		if m.status.Round != round.Round && r.pastDeadline(p.obj, round) {
-			m.status = unfinished(img, round, timeoutOf(p.obj))
-		}
-	}
-	return nil
 }
 
 // timeoutOf is the ImageScan's round deadline, counted from HSS's

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -14,10 +15,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
@@ -125,7 +126,6 @@ type ImageScanReconciler struct {
 	stats   statsCache
 	secrets secretCache
 	feeds   finishedFeeds
-	lag     cacheLag
 	cves    cveCache
 }
 
@@ -156,27 +156,24 @@ func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 	if err != nil {
 		return err
 	}
-	err = mgr.GetFieldIndexer().IndexField(ctx, &scanv1.ImageReport{}, reportsIndex, func(o client.Object) []string {
-		return []string{o.(*scanv1.ImageReport).Spec.ImageScanName}
-	})
-	if err != nil {
-		return err
-	}
 	if err := mgr.Add(manager.RunnableFunc(r.janitor)); err != nil {
 		return err
 	}
-	// The controller writes reports itself and learns nothing from those
-	// writes; it reconciles an ImageScan again when one of its reports is
-	// deleted from outside.
-	onlyDeletes := predicate.Funcs{
-		CreateFunc:  func(event.CreateEvent) bool { return false },
-		UpdateFunc:  func(event.UpdateEvent) bool { return false },
-		GenericFunc: func(event.GenericEvent) bool { return false },
+	// The controller reads reports from the API server a page at a time and
+	// caches none; it learns of a report deleted from outside by a watch
+	// that keeps nothing.
+	meta, err := metadata.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	deletions := newReportDeletions(meta, mgr.GetClient())
+	if err := mgr.Add(deletions); err != nil {
+		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&scanv1.ImageScan{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&scanv1.ImageReport{}, builder.WithPredicates(onlyDeletes)).
+		WatchesRawSource(source.Channel(deletions.events, &handler.TypedEnqueueRequestForObject[*scanv1.ImageScan]{})).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.scansForSecret)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
@@ -201,8 +198,7 @@ func (r *ImageScanReconciler) scansForSecret(ctx context.Context, secret client.
 }
 
 // ConfigureCache sets the manager options the controller relies on: the
-// cache strips managedFields (memory stays flat as objects grow) and the
-// reports' vulnerability lists, and
+// cache strips managedFields (memory stays flat as objects grow), and
 // Secrets are never cached: the controller watches their metadata only, and
 // of that metadata keeps only what names them and their version, because
 // annotations can hold a Secret's data (client-side kubectl apply stores the
@@ -211,35 +207,12 @@ func (r *ImageScanReconciler) scansForSecret(ctx context.Context, secret client.
 func ConfigureCache(o *ctrl.Options) {
 	stripManagedFields := cache.TransformStripManagedFields()
 	o.Cache.DefaultTransform = func(obj any) (any, error) {
-		switch obj := obj.(type) {
-		case *metav1.PartialObjectMetadata:
-			return identityOnly(obj), nil
-		case *scanv1.ImageReport:
-			withoutVulnerabilities(obj)
+		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+			return identityOnly(m), nil
 		}
 		return stripManagedFields(obj)
 	}
 	o.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}
-}
-
-// cachedWithoutVulnerabilities marks a cached report whose vulnerability
-// list was left out of the cache; it exists only in the manager's memory.
-const cachedWithoutVulnerabilities = "scan.hss.dev/cached-without-vulnerabilities"
-
-// withoutVulnerabilities drops a report's vulnerability list from the
-// cache: the controller writes the list and never reads it back, and with
-// spec.vulnerabilities Details it is most of a report's size (tens of KiB
-// for an image with hundreds), which would grow the manager with every
-// image.
-func withoutVulnerabilities(rep *scanv1.ImageReport) {
-	if len(rep.Status.Vulnerabilities) == 0 {
-		return
-	}
-	if rep.Annotations == nil {
-		rep.Annotations = map[string]string{}
-	}
-	rep.Annotations[cachedWithoutVulnerabilities] = "true"
-	rep.Status.Vulnerabilities = nil
 }
 
 // identityOnly keeps an object's kind, name, namespace, UID and versions.

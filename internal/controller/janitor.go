@@ -26,7 +26,6 @@ func (r *ImageScanReconciler) janitor(ctx context.Context) error {
 
 func (r *ImageScanReconciler) sweep(ctx context.Context) {
 	now := r.Clock.Now()
-	r.lag.sweep(now)
 	r.cves.sweep(now)
 	r.feeds.sweep(now)
 	r.secrets.sweep(ctx, r.Client, now)
@@ -34,9 +33,6 @@ func (r *ImageScanReconciler) sweep(ctx context.Context) {
 
 // CacheSizes says what the reconciler's own caches hold.
 type CacheSizes struct {
-	// PendingReportWrites: report creations, deletions and statuses the
-	// manager's cache has yet to show.
-	PendingReportWrites int
 	// Credentials: parsed Secrets.
 	Credentials int
 	// CVEs: vulnerabilities whose CVEs are cached.
@@ -47,5 +43,5 @@ type CacheSizes struct {
 
 // CacheSizes reports what the caches hold now.
 func (r *ImageScanReconciler) CacheSizes() CacheSizes {
-	return CacheSizes{PendingReportWrites: r.lag.size(), Credentials: r.secrets.len(), CVEs: r.cves.len(), Feeds: r.feeds.len()}
+	return CacheSizes{Credentials: r.secrets.len(), CVEs: r.cves.len(), Feeds: r.feeds.len()}
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,51 +11,62 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
-	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
-// reportsIndex indexes ImageReports by the ImageScan they belong to.
-const reportsIndex = "spec.imageScanName"
+// Reports per read from the API server: a pass holds one page of the
+// round's reports at a time, whatever their number. With Details a report
+// may hold MaxReportVulnerabilitiesBytes of entries, so its pages are short.
+const (
+	reportPage        = 500
+	detailsReportPage = 16
+)
 
-// loadMembers reads the ImageScan's reports: they are the members of its
-// current round, whatever their number. It leaves p.loaded false while the
-// cache has not caught up with this manager's own creations and deletions.
-func (r *ImageScanReconciler) loadMembers(ctx context.Context, p *pass) error {
-	var list scanv1.ImageReportList
-	// The cache's objects are shared, never changed here: saveReports
-	// patches copies.
-	err := r.List(ctx, &list, client.InNamespace(p.obj.Namespace),
-		client.MatchingFields{reportsIndex: p.obj.Name}, client.UnsafeDisableDeepCopy)
-	if err != nil {
-		return fmt.Errorf("list ImageReports: %w", err)
+// eachPage reads the ImageScan's reports, the members of its current
+// round, from the API server a page at a time (one consistent list, its
+// pages chained by continue tokens) and hands each page to fn. A member
+// lets go of its vulnerability list at once: nothing reads it back, and
+// the server keeps it.
+func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*member) error) error {
+	limit := int64(reportPage)
+	if detailOf(p.obj.Spec) == scanv1.VulnerabilitiesDetails {
+		limit = detailsReportPage
 	}
-	seen := make(map[string]string, len(list.Items))
-	var reports []*scanv1.ImageReport
-	for i := range list.Items {
-		rep := &list.Items[i]
-		if !ownedBy(rep, p.obj) {
-			continue // a report of an earlier ImageScan of the same name, awaiting collection
+	opts := []client.ListOption{
+		client.InNamespace(p.obj.Namespace),
+		client.MatchingLabels{scanv1.LabelImageScan: labelValue(p.obj.Name)},
+		client.Limit(limit),
+	}
+	next := ""
+	for {
+		var list scanv1.ImageReportList
+		if err := r.APIReader.List(ctx, &list, append(opts, client.Continue(next))...); err != nil {
+			return fmt.Errorf("list ImageReports: %w", err)
 		}
-		seen[rep.Name] = rep.ResourceVersion
-		reports = append(reports, rep)
-	}
-	synced, newer := r.lag.reconcile(keyOf(p.obj), seen, r.Clock.Now())
-	if !synced {
-		return nil
-	}
-	p.members = make([]*member, 0, len(reports))
-	for _, rep := range reports {
-		_, stripped := rep.Annotations[cachedWithoutVulnerabilities]
-		m := &member{key: keyOfReport(rep), report: rep, status: rep.Status, listElsewhere: stripped}
-		if w, ok := newer[rep.Name]; ok {
-			m.status, m.listElsewhere = w.status, m.listElsewhere || w.listElsewhere
+		page := make([]*member, 0, len(list.Items))
+		for i := range list.Items {
+			rep := &list.Items[i]
+			if !ownedBy(rep, p.obj) {
+				continue // a report of an earlier ImageScan of the same name, awaiting collection
+			}
+			page = append(page, memberOf(rep))
 		}
-		m.written = m.status
-		p.members = append(p.members, m)
+		sortMembers(page)
+		if err := fn(page); err != nil {
+			return err
+		}
+		if next = list.Continue; next == "" {
+			return nil
+		}
 	}
-	sortMembers(p.members)
-	p.loaded = true
-	return nil
+}
+
+// memberOf is a member as its report shows it.
+func memberOf(rep *scanv1.ImageReport) *member {
+	rep.ManagedFields = nil
+	m := &member{key: keyOfReport(rep), report: rep, listElsewhere: rep.Status.Vulnerabilities != nil}
+	rep.Status.Vulnerabilities = nil
+	m.status, m.written = rep.Status, rep.Status
+	return m
 }
 
 // ownedBy: obj is the report's controller.
@@ -73,9 +85,9 @@ func sortMembers(ms []*member) {
 
 // membership is the list of a new round's images: an explicit list in its
 // own order, or what the selector's listing returned.
-func membership(spec scanv1.ImageScanSpec, listed map[imageKey]hss.Image) []imageKey {
+func membership(spec scanv1.ImageScanSpec, listed keySet) []imageKey {
 	if spec.Selector != nil {
-		return sortedKeys(listed)
+		return listed
 	}
 	seen := map[imageKey]bool{}
 	var keys []imageKey
@@ -89,52 +101,76 @@ func membership(spec scanv1.ImageScanSpec, listed map[imageKey]hss.Image) []imag
 	return keys
 }
 
-// fixMembers makes the reports the new round's members: existing reports
-// of members stay as they are (their results are the previous round's until
-// this round replaces them), new members get a report, and reports of
-// images that left are deleted. A member HSS does not list has its result
-// at once.
-func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []imageKey, listed map[imageKey]hss.Image, round int64) error {
-	existing := make(map[imageKey]*member, len(p.members))
-	for _, m := range p.members {
-		existing[m.key] = m
+// fixMembers makes the reports the new round's members, a page at a time:
+// existing reports of members stay (their results are the previous round's
+// until this round replaces them), reports of images that left, or of
+// another kind of repository, are deleted, and new members get a report. A
+// member HSS does not list has its result at once. It holds the new
+// membership's keys, and a bit for each, not their reports.
+func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []imageKey, listed keySet, round int64) error {
+	wanted := keySet(keys) // a selector's keys are sorted; an explicit list's are few
+	if p.obj.Spec.Selector == nil {
+		wanted = slices.SortedFunc(slices.Values(keys), compareKeys)
 	}
-	members := make([]*member, 0, len(keys))
-	var create []*member
-	for _, k := range keys {
-		m, ok := existing[k]
-		// A report is of one kind of repository: one of another kind is
-		// another image's, and goes.
-		ok = ok && m.report != nil && m.report.Spec.ImageType == p.obj.Spec.ImageType
-		if ok {
-			delete(existing, k)
-		} else {
-			m = &member{key: k}
-			create = append(create, m)
-		}
-		_, ok = listed[k]
+	// kept[i]: wanted[i] has a report already.
+	kept := make([]bool, len(wanted))
+	start := func(m *member) {
 		switch {
-		case !ok:
+		case !listed.has(m.key):
 			m.status = scanv1.ImageReportStatus{Round: round, ScanStatus: scanv1.ScanStatusNotFound, Message: notListed(p.obj.Spec)}
 		case m.status.Round >= round:
 			// A result of this round number from a start whose status was
 			// never saved: that start's view, not this one's.
 			m.status = scanv1.ImageReportStatus{}
 		}
-		members = append(members, m)
 	}
-	if err := r.createReports(ctx, p.obj, create); err != nil {
+	err := r.eachPage(ctx, p, func(page []*member) error {
+		var gone, stay []*member
+		for _, m := range page {
+			i, ok := slices.BinarySearchFunc(wanted, m.key, compareKeys)
+			// A report is of one kind of repository: one of another kind is
+			// another image's, and goes.
+			if !ok || m.report.Spec.ImageType != p.obj.Spec.ImageType {
+				gone = append(gone, m)
+				continue
+			}
+			kept[i] = true
+			start(m)
+			stay = append(stay, m)
+		}
+		if err := r.deleteReports(ctx, gone); err != nil {
+			return err
+		}
+		return r.saveMembers(ctx, p, stay, round)
+	})
+	if err != nil {
 		return err
 	}
-	var gone []*member
-	for _, m := range existing {
-		gone = append(gone, m)
+	var create []*member
+	for _, k := range keys {
+		if i, _ := slices.BinarySearchFunc(wanted, k, compareKeys); kept[i] {
+			continue
+		}
+		m := &member{key: k}
+		start(m)
+		create = append(create, m)
+		if len(create) == reportPage {
+			if err := r.createMembers(ctx, p, create, round); err != nil {
+				return err
+			}
+			create = create[:0]
+		}
 	}
-	if err := r.deleteReports(ctx, p.obj, gone); err != nil {
+	return r.createMembers(ctx, p, create, round)
+}
+
+// createMembers creates the reports of new members and saves the results
+// they already have.
+func (r *ImageScanReconciler) createMembers(ctx context.Context, p *pass, ms []*member, round int64) error {
+	if err := r.createReports(ctx, p.obj, ms); err != nil {
 		return err
 	}
-	p.members = members
-	return nil
+	return r.saveMembers(ctx, p, ms, round)
 }
 
 // notListed is the message of a member HSS does not list.
@@ -148,20 +184,18 @@ func notListed(spec scanv1.ImageScanSpec) string {
 // restoreMembers makes again the reports of an explicit list's current
 // round that were deleted from outside: a member stays one until its round
 // ends, and its result is read again from HSS, in a completed round
-// reopened for it. (A selector's deleted members are known only by their
-// number; due starts a new round for them.)
+// reopened for it. It runs after the pass's walk, whose tally says which
+// members are present; the restored ones join it as pending. (A selector's
+// deleted members are known only by their number; due starts a new round
+// for them.)
 func (r *ImageScanReconciler) restoreMembers(ctx context.Context, p *pass) error {
-	round := p.round
-	if round == nil || round.Generation != p.obj.Generation || p.obj.Spec.Selector != nil {
+	round, t := p.round, p.tally
+	if round == nil || t == nil || t.present == nil || round.Generation != p.obj.Generation {
 		return nil
-	}
-	present := make(map[imageKey]bool, len(p.members))
-	for _, m := range p.members {
-		present[m.key] = true
 	}
 	var lost []*member
 	for _, k := range membership(p.obj.Spec, nil) {
-		if !present[k] {
+		if !t.present[k] {
 			lost = append(lost, &member{key: k})
 		}
 	}
@@ -171,8 +205,9 @@ func (r *ImageScanReconciler) restoreMembers(ctx context.Context, p *pass) error
 	if err := r.createReports(ctx, p.obj, lost); err != nil {
 		return err
 	}
-	p.members = append(p.members, lost...)
-	sortMembers(p.members)
+	for _, m := range lost {
+		t.add(m)
+	}
 	if round.CompletedAt != nil && round.AcceptedAt != nil {
 		round.CompletedAt = nil
 	}

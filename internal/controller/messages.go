@@ -17,53 +17,31 @@ const (
 	namedImages         = 5
 )
 
-func failureMessage(members []*member, round int64, s scanv1.ScanSummary) string {
-	return fmt.Sprintf("%d of %d images failed to scan: %s", s.Failed, s.Matched,
-		nameImages(members, round, func(st scanv1.ImageReportStatus) string {
-			if stateOf(st, round) != scanv1.ResultFailed {
-				return ""
-			}
-			return firstOf(st.Message, st.ScanStatus)
-		}))
+func failureMessage(t *tally, s scanv1.ScanSummary) string {
+	return fmt.Sprintf("%d of %d images failed to scan: %s", s.Failed, s.Matched, nameImages(t.named[troubleFailed], int(s.Failed)))
 }
 
-func notFoundMessage(members []*member, round int64, s scanv1.ScanSummary, synced bool) string {
+func notFoundMessage(t *tally, s scanv1.ScanSummary, synced bool) string {
 	why := "synchronised from SWR?"
 	if synced {
 		why = syncMayLag
 	}
 	return fmt.Sprintf("%d of %d images are not listed by HSS (%s): %s", s.NotFound, s.Matched, why,
-		nameImages(members, round, func(st scanv1.ImageReportStatus) string {
-			if stateOf(st, round) != scanv1.ResultNotFound {
-				return ""
-			}
-			return "not found"
-		}))
+		nameImages(t.named[troubleNotFound], int(s.NotFound)))
 }
 
 // syncMayLag: HSS synchronises from SWR in the background, and a round lists
 // right after asking it to, so an image pushed moments before may be missing.
 const syncMayLag = "HSS was asked to synchronise from SWR just before this round listed its images and may not have finished; the next round lists again"
 
-func statsUnavailableMessage(members []*member, round int64, s scanv1.ScanSummary) string {
+func statsUnavailableMessage(t *tally, s scanv1.ScanSummary) string {
 	return fmt.Sprintf("%d of %d images were scanned but their file statistics could not be fetched: %s",
-		s.StatisticsUnavailable, s.Matched,
-		nameImages(members, round, func(st scanv1.ImageReportStatus) string {
-			if stateOf(st, round) != scanv1.ResultStatisticsUnavailable {
-				return ""
-			}
-			return st.Message
-		}))
+		s.StatisticsUnavailable, s.Matched, nameImages(t.named[troubleStatistics], int(s.StatisticsUnavailable)))
 }
 
-func maliciousMessage(members []*member, round int64, s scanv1.ScanSummary) string {
-	return fmt.Sprintf("HSS found %d malicious files in round %d: %s", s.MaliciousFiles, round,
-		nameImages(members, round, func(st scanv1.ImageReportStatus) string {
-			if !malicious(st, round) {
-				return ""
-			}
-			return fmt.Sprintf("%d malicious files", st.Findings.MaliciousFiles)
-		}))
+func maliciousMessage(t *tally, s scanv1.ScanSummary) string {
+	return fmt.Sprintf("HSS found %d malicious files in round %d: %s", s.MaliciousFiles, t.round,
+		nameImages(t.named[troubleMalicious], t.malicious))
 }
 
 func succeededMessage(s scanv1.ScanSummary) string {
@@ -75,29 +53,24 @@ func succeededMessage(s scanv1.ScanSummary) string {
 	return msg
 }
 
-// nameImages names members for which why returns a reason, in member
-// order, and counts the rest: up to five, and no more than fit in
+// nameImages names the images of names, which the tally keeps in key
+// order, and counts the rest of total: up to five, and no more than fit in
 // namesBudget bytes (names may be 450 characters long), so that the count
 // survives any message bound. The first is always named.
-func nameImages(members []*member, round int64, why func(scanv1.ImageReportStatus) string) string {
+func nameImages(names []namedImage, total int) string {
 	const namesBudget, entryBudget = 720, 480
-	var names []string
-	used, more := 0, 0
-	for _, m := range members {
-		reason := why(m.status)
-		if reason == "" {
-			continue
+	var out []string
+	used := 0
+	for _, n := range names {
+		entry := truncate(fmt.Sprintf("%s (%s)", n.key, truncate(n.reason, 160)), entryBudget)
+		if len(out) == namedImages || len(out) > 0 && used+len(entry)+2 > namesBudget {
+			break
 		}
-		entry := truncate(fmt.Sprintf("%s (%s)", m.key, truncate(reason, 160)), entryBudget)
-		if len(names) == namedImages || len(names) > 0 && used+len(entry)+2 > namesBudget {
-			more++
-			continue
-		}
-		names = append(names, entry)
+		out = append(out, entry)
 		used += len(entry) + 2
 	}
-	s := strings.Join(names, ", ")
-	if more > 0 {
+	s := strings.Join(out, ", ")
+	if more := total - len(out); more > 0 {
 		s += fmt.Sprintf(" and %d more", more)
 	}
 	return s

@@ -43,15 +43,15 @@ func (r *ImageScanReconciler) announce(p *pass, st scanv1.ImageScanStatus, event
 	s, round := st.Summary, st.LastScanRequest.Round
 	switch {
 	case s.Failed > 0:
-		event(corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", failureMessage(p.members, round, s))
+		event(corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", failureMessage(p.tally, s))
 	case s.NotFound > 0:
-		event(corev1.EventTypeWarning, scanv1.ReasonImagesNotFound, "Scan", notFoundMessage(p.members, round, s, p.obj.Spec.SyncFromSWR))
+		event(corev1.EventTypeWarning, scanv1.ReasonImagesNotFound, "Scan", notFoundMessage(p.tally, s, p.obj.Spec.SyncFromSWR))
 	case s.StatisticsUnavailable > 0:
-		event(corev1.EventTypeWarning, scanv1.ReasonStatsUnavailable, "Scan", statsUnavailableMessage(p.members, round, s))
+		event(corev1.EventTypeWarning, scanv1.ReasonStatsUnavailable, "Scan", statsUnavailableMessage(p.tally, s))
 	default:
 		event(corev1.EventTypeNormal, scanv1.EventScanCompleted, "Scan", fmt.Sprintf("Round %d: %s", round, succeededMessage(s)))
 	}
 	if s.MaliciousFiles > 0 {
-		event(corev1.EventTypeWarning, scanv1.EventMaliciousFilesFound, "Scan", maliciousMessage(p.members, round, s))
+		event(corev1.EventTypeWarning, scanv1.EventMaliciousFilesFound, "Scan", maliciousMessage(p.tally, s))
 	}
 }

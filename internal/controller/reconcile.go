@@ -24,19 +24,11 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.NamespacedName)
 			r.feeds.forget(req.NamespacedName)
-			r.lag.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	p := &pass{obj: obj, round: obj.Status.LastScanRequest.DeepCopy(), status: newStatusPatcher(r.Client, obj)}
 	err := r.run(ctx, p)
-	if err == nil && !p.loaded {
-		// The cache has yet to show this manager's own report writes.
-		return ctrl.Result{RequeueAfter: r.MinPoll}, nil
-	}
-	if serr := r.saveReports(ctx, p); err == nil {
-		err = serr
-	}
 	st := r.statusOf(p, err)
 	if perr := p.status.patch(ctx, st); perr != nil {
 		return ctrl.Result{}, perr
@@ -47,19 +39,51 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 }
 
 // run takes the pass through its steps, stopping at the first error. The
-// steps that call HSS share one deadline, PassTimeout, so that a slow
-// endpoint holds a worker for a bounded time; what the pass learnt before
-// it is still saved.
+// calls to HSS share one deadline, PassTimeout, so that a slow endpoint
+// holds a worker for a bounded time; the walk of the members goes on past
+// it, saving what was read and counting the rest.
 func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
-	ctx, cancel := context.WithTimeout(ctx, r.PassTimeout)
+	calls, cancel := context.WithTimeout(ctx, r.PassTimeout)
 	defer cancel()
-	steps := []func(context.Context, *pass) error{r.loadMembers, r.restoreMembers, r.resolve, r.trigger, r.follow, r.readMembers}
-	for _, step := range steps {
-		if err := step(ctx, p); err != nil || !p.loaded {
+	for _, step := range []func(context.Context, *pass) error{r.resolve, r.trigger} {
+		if err := step(calls, p); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := r.work(ctx, calls, p); err != nil {
+		return err
+	}
+	return r.restoreMembers(ctx, p)
+}
+
+// work takes the round's members a page at a time: it follows their scans,
+// reads what the scans found, saves their reports, and counts them. After
+// an error it makes no further call but still counts the rest, so that
+// status says where the round stands.
+func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
+	t := newTally(p.roundNumber(), p.obj.Spec.Selector == nil)
+	var failed error
+	err := r.eachPage(ctx, p, func(page []*member) error {
+		if failed == nil {
+			failed = r.follow(calls, p, page)
+			if failed == nil {
+				failed = r.readMembers(ctx, calls, p, page)
+			}
+			// What follow learnt of members with nothing to read.
+			if err := r.saveMembers(ctx, p, page, p.roundNumber()); failed == nil {
+				failed = err
+			}
+		}
+		for _, m := range page {
+			t.add(m)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.tally = t
+	return failed
 }
 
 // result turns the pass's outcome into a requeue: a running round polls,
@@ -75,6 +99,9 @@ func (r *ImageScanReconciler) result(p *pass, st scanv1.ImageScanStatus, err err
 		return ctrl.Result{RequeueAfter: se.RetryAfter}, nil
 	default:
 		return ctrl.Result{}, err
+	}
+	if membersDeleted(p.obj, st) && !p.obj.Spec.Suspend {
+		return ctrl.Result{RequeueAfter: r.MinPoll}, nil // the next pass starts a round over them
 	}
 	switch phaseOf(st.LastScanRequest) {
 	case phaseRequesting, phaseScanning:

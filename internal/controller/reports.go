@@ -72,7 +72,6 @@ func (r *ImageScanReconciler) createReports(ctx context.Context, obj *scanv1.Ima
 			if equality.Semantic.DeepEqual(m.status, scanv1.ImageReportStatus{}) {
 				m.status = rep.Status // a report taken over keeps its result
 			}
-			r.lag.created(keyOf(obj), rep.Name, r.Clock.Now())
 			return nil
 		})
 	}
@@ -87,8 +86,8 @@ func quotaExceeded(err error) bool {
 
 // createReport creates rep. A report of that name left by an earlier
 // ImageScan of the same name (the garbage collector has yet to remove it)
-// is deleted first; one of this ImageScan, which the cache had not shown,
-// is taken as it is.
+// is deleted first; one of this ImageScan, made meanwhile (a restore racing
+// a round's start), is taken as it is.
 func (r *ImageScanReconciler) createReport(ctx context.Context, obj *scanv1.ImageScan, rep *scanv1.ImageReport) error {
 	err := r.Create(ctx, rep)
 	if !apierrors.IsAlreadyExists(err) {
@@ -109,7 +108,7 @@ func (r *ImageScanReconciler) createReport(ctx context.Context, obj *scanv1.Imag
 }
 
 // deleteReports deletes the reports of images that left the ImageScan.
-func (r *ImageScanReconciler) deleteReports(ctx context.Context, obj *scanv1.ImageScan, ms []*member) error {
+func (r *ImageScanReconciler) deleteReports(ctx context.Context, ms []*member) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(reportWriters)
 	for _, m := range ms {
@@ -119,20 +118,10 @@ func (r *ImageScanReconciler) deleteReports(ctx context.Context, obj *scanv1.Ima
 			if client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("delete ImageReport %s: %w", m.report.Name, err)
 			}
-			r.lag.deleted(keyOf(obj), m.report.Name, r.Clock.Now())
 			return nil
 		})
 	}
 	return g.Wait()
-}
-
-// saveReports writes each report whose status the pass changed (see
-// saveMembers).
-func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
-	if !p.loaded {
-		return nil
-	}
-	return r.saveMembers(ctx, p, p.members)
 }
 
 // saveMembers writes the report of each of ms whose status the pass
@@ -141,8 +130,7 @@ func (r *ImageScanReconciler) saveReports(ctx context.Context, p *pass) error {
 // only waiting for its statistics or vulnerabilities is not written until
 // they come, or a read fails. Once written, a member lets go of its
 // vulnerability list: the server holds it, and nothing reads it back.
-func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*member) error {
-	round := p.roundNumber()
+func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*member, round int64) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(reportWriters)
 	for _, m := range ms {
@@ -156,12 +144,12 @@ func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*me
 			continue
 		}
 		g.Go(func() error {
-			err := r.writeReport(gctx, p, m)
+			err := r.writeReport(gctx, m)
 			if unwritable(err) && m.status.Round == round {
 				// The API server will not hold this result: it is the
 				// image's failure, named, and the round goes on.
 				m.status = refusedReport(m.status, err)
-				err = r.writeReport(gctx, p, m)
+				err = r.writeReport(gctx, m)
 			}
 			return err
 		})
@@ -170,8 +158,8 @@ func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*me
 }
 
 // writeReport patches m's report from what was last written to its status.
-func (r *ImageScanReconciler) writeReport(ctx context.Context, p *pass, m *member) error {
-	base := *m.report // a shallow copy: the cached object is shared
+func (r *ImageScanReconciler) writeReport(ctx context.Context, m *member) error {
+	base := *m.report // a shallow copy, whose status is replaced
 	base.Status = m.written
 	if m.listElsewhere && base.Status.Vulnerabilities == nil {
 		// The server holds a list this manager let go of: a base with one
@@ -187,7 +175,6 @@ func (r *ImageScanReconciler) writeReport(ctx context.Context, p *pass, m *membe
 		return fmt.Errorf("write ImageReport %s: %w", next.Name, err)
 	}
 	m.saved()
-	r.lag.wrote(keyOf(p.obj), next.Name, next.ResourceVersion, m.status, m.listElsewhere, r.Clock.Now())
 	return nil
 }
 

@@ -17,11 +17,18 @@ type pass struct {
 	// round is the current round as the pass leaves it, nil before the
 	// first. Steps change this copy, never obj.
 	round *scanv1.ScanRequest
-	// members are the round's images, each with its report; loaded says
-	// they were read from a cache that has caught up with this manager's
-	// own writes, so that counting them is exact.
-	members []*member
-	loaded  bool
+	// tally counts every member of the round as the pass's walk of them
+	// left them (work); nil when the walk did not finish, and status keeps
+	// what the last pass counted.
+	tally *tally
+	// started: the round began in this pass.
+	started bool
+	// finished holds the scans that ended since the round started, as the
+	// feed (or, for an overdue round, the ImageScan's own walk: ownWalk)
+	// showed them; heard says it was asked in this pass.
+	finished map[imageKey]hss.Image
+	ownWalk  bool
+	heard    bool
 	// handled is the rescan annotation value the round answers.
 	handled string
 	// sent: batch-scan was called in this pass, so HSS has nothing to show
@@ -107,16 +114,6 @@ func stateOf(s scanv1.ImageReportStatus, round int64) scanv1.ImageResult {
 // statistics are to be read.
 func awaitingStatistics(s scanv1.ImageReportStatus, round int64) bool {
 	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.FilesCount == nil && s.StatisticsAttempts < scanv1.MaxStatisticsAttempts
-}
-
-// roundDone: every member has its result in the round.
-func roundDone(members []*member, round int64) bool {
-	for _, m := range members {
-		if stateOf(m.status, round) == scanv1.ResultPending {
-			return false
-		}
-	}
-	return true
 }
 
 // clockSkew allows for HSS's clock differing from the manager's in a round

@@ -2,14 +2,12 @@ package controller
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
@@ -83,7 +81,7 @@ func TestSummaryCountsEveryMemberByItsResult(t *testing.T) {
 		scanv1.ImageReportStatus{Round: 1, ScanStatus: "success", FilesCount: ptr(int64(1)), FilesSize: ptr(int64(1)),
 			Findings: &scanv1.Findings{Vulnerabilities: 100}},
 	)
-	got := summarize(ms, 2)
+	got := tallyOf(ms, 2).summaryOf()
 	want := scanv1.ScanSummary{
 		Matched: 6, Succeeded: 2, Failed: 1, NotFound: 1, StatisticsUnavailable: 1, Pending: 1,
 		Findings: scanv1.Findings{Vulnerabilities: 6, MaliciousFiles: 1, UnsafeSettings: 2,
@@ -93,10 +91,10 @@ func TestSummaryCountsEveryMemberByItsResult(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("summarize:\n got %+v\nwant %+v", got, want)
 	}
-	if roundDone(ms, 2) {
+	if tallyOf(ms, 2).done() {
 		t.Error("a round with a pending member is not done")
 	}
-	if !roundDone(ms[:5], 2) {
+	if !tallyOf(ms[:5], 2).done() {
 		t.Error("a round whose members all have results is done")
 	}
 }
@@ -109,7 +107,7 @@ func TestStatusImagesPutAttentionFirstWithinTheirBudget(t *testing.T) {
 		scanv1.ImageReportStatus{Round: 1, ScanStatus: "failed", Message: "broken"},
 		scanv1.ImageReportStatus{},
 		scanv1.ImageReportStatus{Round: 1, ScanStatus: scanv1.ScanStatusNotFound})
-	got := statusImages(ms, 1, 1<<20)
+	got := tallyOf(ms, 1).images(1 << 20)
 	var order []scanv1.ImageResult
 	for _, e := range got {
 		order = append(order, e.Result)
@@ -124,10 +122,10 @@ func TestStatusImagesPutAttentionFirstWithinTheirBudget(t *testing.T) {
 	}
 	// A budget for two entries keeps the first two.
 	b, _ := json.Marshal(got[:2])
-	if small := statusImages(ms, 1, len(b)); len(small) != 2 || small[0].Result != scanv1.ResultFailed {
+	if small := tallyOf(ms, 1).images(len(b)); len(small) != 2 || small[0].Result != scanv1.ResultFailed {
 		t.Errorf("within %d bytes: %+v", len(b), small)
 	}
-	if none := statusImages(ms, 1, 0); len(none) != 0 {
+	if none := tallyOf(ms, 1).images(0); len(none) != 0 {
 		t.Errorf("no room: %+v", none)
 	}
 }
@@ -142,9 +140,12 @@ func results(rs []scanv1.ImageResult) []string {
 
 func TestNameImagesCountsWhatItCannotName(t *testing.T) {
 	failed := scanv1.ImageReportStatus{Round: 1, ScanStatus: "failed", Message: "boom"}
-	why := func(s scanv1.ImageReportStatus) string { return s.Message }
+	why := func(ms []*member) string {
+		t := tallyOf(ms, 1)
+		return nameImages(t.named[troubleFailed], int(t.summaryOf().Failed))
+	}
 	ms := members(failed, failed, failed, failed, failed, failed, failed)
-	if got := nameImages(ms, 1, why); got != "org/app:a (boom), org/app:b (boom), org/app:c (boom), org/app:d (boom), org/app:e (boom) and 2 more" {
+	if got := why(ms); got != "org/app:a (boom), org/app:b (boom), org/app:c (boom), org/app:d (boom), org/app:e (boom) and 2 more" {
 		t.Errorf("seven: %q", got)
 	}
 	long := []*member{
@@ -152,7 +153,7 @@ func TestNameImagesCountsWhatItCannotName(t *testing.T) {
 		{key: imageKey{Namespace: strings.Repeat("p", 256), Name: strings.Repeat("r", 128), Tag: strings.Repeat("t", 64)}, status: failed},
 		{key: imageKey{Namespace: strings.Repeat("q", 256), Name: strings.Repeat("r", 128), Tag: strings.Repeat("t", 64)}, status: failed},
 	}
-	got := nameImages(long, 1, why)
+	got := why(long)
 	if !strings.HasPrefix(got, strings.Repeat("o", 256)) || !strings.HasSuffix(got, " and 2 more") || len(got) > 800 {
 		t.Errorf("names at maximum length: %d bytes, %q...", len(got), got[len(got)-20:])
 	}
@@ -250,64 +251,6 @@ func TestAResultKeepsTheStatisticsOfTheSameImageID(t *testing.T) {
 	failed := resultOf(hss.Image{ImageID: "sha256:a", ScanStatus: "failed", ScanFailedDesc: "no", LastScanAt: time.Now()}, prev, 2, scanv1.VulnerabilitiesSummary)
 	if failed.FilesCount != nil || failed.Message != "no" || stateOf(failed, 2) != scanv1.ResultFailed {
 		t.Errorf("failed: %+v", failed)
-	}
-}
-
-func TestCacheLagWaitsForOwnWritesWithinItsBound(t *testing.T) {
-	var lag cacheLag
-	scan := types.NamespacedName{Namespace: "ns", Name: "s"}
-	now := time.Now()
-	lag.created(scan, "a", now)
-	lag.deleted(scan, "b", now)
-	lag.wrote(scan, "c", "7", scanv1.ImageReportStatus{Round: 3}, false, now)
-	if synced, _ := lag.reconcile(scan, map[string]string{"b": "1", "c": "6"}, now); synced {
-		t.Fatal("a report created and not seen: not synced")
-	}
-	if synced, _ := lag.reconcile(scan, map[string]string{"a": "1", "b": "1", "c": "6"}, now); synced {
-		t.Fatal("a report deleted and still seen: not synced")
-	}
-	synced, newer := lag.reconcile(scan, map[string]string{"a": "1", "c": "6"}, now)
-	if !synced || newer["c"].status.Round != 3 {
-		t.Fatalf("synced %v, newer %v", synced, newer)
-	}
-	if _, newer := lag.reconcile(scan, map[string]string{"a": "1", "c": "7"}, now); len(newer) != 0 {
-		t.Fatalf("the cache showing the written version: %v", newer)
-	}
-	lag.created(scan, "never", now)
-	if synced, _ := lag.reconcile(scan, map[string]string{}, now.Add(lagBound+time.Second)); !synced {
-		t.Fatal("an expectation lapses after its bound")
-	}
-}
-
-// The statuses the lag remembers hold no vulnerability list, only that the
-// server has one; and a sweep empties the lag of an ImageScan that is never
-// reconciled again.
-func TestCacheLagHoldsNoListsAndLapsesWithoutAReconcile(t *testing.T) {
-	var lag cacheLag
-	scan := types.NamespacedName{Namespace: "ns", Name: "done"}
-	now := time.Now()
-	list := make([]scanv1.Vulnerability, 500)
-	for i := range 60 {
-		lag.wrote(scan, fmt.Sprintf("r%d", i), "2", scanv1.ImageReportStatus{Round: 1, Vulnerabilities: list}, false, now)
-	}
-	seen := map[string]string{}
-	for i := range 60 {
-		seen[fmt.Sprintf("r%d", i)] = "1"
-	}
-	_, newer := lag.reconcile(scan, seen, now)
-	if w := newer["r0"]; w.status.Vulnerabilities != nil || !w.listElsewhere || w.status.Round != 1 {
-		t.Fatalf("a remembered status: %+v", w)
-	}
-	if lag.size() != 60 {
-		t.Fatalf("size %d, want 60", lag.size())
-	}
-	lag.sweep(now.Add(lagBound / 2))
-	if lag.size() != 60 {
-		t.Fatalf("swept within the bound: size %d", lag.size())
-	}
-	lag.sweep(now.Add(lagBound + time.Second))
-	if lag.size() != 0 || len(lag.m) != 0 {
-		t.Fatalf("after the bound: size %d, %d ImageScans", lag.size(), len(lag.m))
 	}
 }
 

@@ -39,13 +39,17 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 		st.Backend = p.client.Backend()
 	}
 	round := st.LastScanRequest
-	if p.loaded {
+	switch t := p.tally; {
+	case t != nil:
 		// A round never completes over fewer members than it started with.
-		if err == nil && phaseOf(round) == phaseScanning && !p.sent && roundDone(p.members, round.Round) && len(p.members) >= int(round.Members) {
+		if err == nil && phaseOf(round) == phaseScanning && !p.sent && t.done() && t.count >= int(round.Members) {
 			round.CompletedAt = ptrNow(r.Clock)
 		}
-		st.Summary = summarize(p.members, p.roundNumber())
-		st.Images = statusImages(p.members, p.roundNumber(), imagesBudget(p.obj))
+		st.Summary = t.summaryOf()
+		st.Images = t.images(imagesBudget(p.obj))
+	case p.started:
+		// The round's members are fixed and none has a result yet.
+		st.Summary = scanv1.ScanSummary{Matched: round.Members, Pending: round.Members, TotalSize: HumanBytes(0)}
 	}
 	if round != nil && round.CompletedAt != nil {
 		st.LastCompletionTime = round.CompletedAt
@@ -53,41 +57,6 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 	st.NextScanTime = nextScanTime(p.obj, round, st.LastHandledRescanAt)
 	r.setConditions(&st, p, err)
 	return st
-}
-
-// summarize counts every member by its result in the round.
-func summarize(members []*member, round int64) scanv1.ScanSummary {
-	s := scanv1.ScanSummary{Matched: int32(len(members))}
-	for _, m := range members {
-		switch stateOf(m.status, round) {
-		case scanv1.ResultPending:
-			s.Pending++
-			continue
-		case scanv1.ResultSucceeded:
-			s.Succeeded++
-			s.TotalFiles += *m.status.FilesCount
-			s.TotalFileSize += *m.status.FilesSize
-		case scanv1.ResultFailed:
-			s.Failed++
-		case scanv1.ResultNotFound:
-			s.NotFound++
-		case scanv1.ResultStatisticsUnavailable:
-			s.StatisticsUnavailable++
-		}
-		if f := m.status.Findings; f != nil {
-			s.Vulnerabilities += f.Vulnerabilities
-			s.MaliciousFiles += f.MaliciousFiles
-			s.UnsafeSettings += f.UnsafeSettings
-			if f.Severities != nil {
-				if s.Severities == nil {
-					s.Severities = &scanv1.Severities{}
-				}
-				s.Severities.Add(*f.Severities)
-			}
-		}
-	}
-	s.TotalSize = HumanBytes(s.TotalFileSize)
-	return s
 }
 
 // attention ranks results for status.images and the messages: the images a
@@ -112,42 +81,6 @@ func attention(s scanv1.ImageReportStatus, round int64) int {
 
 func malicious(s scanv1.ImageReportStatus, round int64) bool {
 	return s.Round == round && s.Findings != nil && s.Findings.MaliciousFiles > 0
-}
-
-// statusImages lists the members, those needing attention first, as many as
-// budget bytes of JSON hold.
-func statusImages(members []*member, round int64, budget int) []scanv1.ImageStatus {
-	ordered := slices.Clone(members)
-	slices.SortStableFunc(ordered, func(a, b *member) int { return attention(a.status, round) - attention(b.status, round) })
-	var out []scanv1.ImageStatus
-	used := 2 // the brackets
-	for _, m := range ordered {
-		e := scanv1.ImageStatus{
-			Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID,
-			Result: stateOf(m.status, round), ScanStatus: m.status.ScanStatus,
-			FilesCount: m.status.FilesCount, FilesSize: m.status.FilesSize,
-		}
-		if m.report != nil {
-			e.Report = m.report.Name
-		}
-		if attention(m.status, round) < 3 {
-			e.Message = truncate(m.status.Message, 256)
-		}
-		if malicious(m.status, round) {
-			e.MaliciousFiles = m.status.Findings.MaliciousFiles
-		}
-		b, _ := json.Marshal(e) // cannot fail: strings and numbers
-		size := len(b)
-		if len(out) > 0 {
-			size++ // the comma
-		}
-		if used+size > budget {
-			break
-		}
-		used += size
-		out = append(out, e)
-	}
-	return out
 }
 
 // imagesBudget is the room status.images may take: MaxStatusImagesBytes,
@@ -224,12 +157,14 @@ func (r *ImageScanReconciler) setConditions(st *scanv1.ImageScanStatus, p *pass,
 	case round.CompletedAt == nil:
 		set(metav1.ConditionUnknown, scanv1.ReasonScanning, fmt.Sprintf("Round %d: %d of %d images finished",
 			round.Round, s.Matched-s.Pending, s.Matched), true, false)
+	case p.tally == nil:
+		// Nothing new was counted: the conditions stay as they were.
 	case s.Failed > 0:
-		set(metav1.ConditionFalse, scanv1.ReasonImagesFailed, failureMessage(p.members, round.Round, s), false, true)
+		set(metav1.ConditionFalse, scanv1.ReasonImagesFailed, failureMessage(p.tally, s), false, true)
 	case s.NotFound > 0:
-		set(metav1.ConditionFalse, scanv1.ReasonImagesNotFound, notFoundMessage(p.members, round.Round, s, p.obj.Spec.SyncFromSWR), false, true)
+		set(metav1.ConditionFalse, scanv1.ReasonImagesNotFound, notFoundMessage(p.tally, s, p.obj.Spec.SyncFromSWR), false, true)
 	case s.StatisticsUnavailable > 0:
-		set(metav1.ConditionFalse, scanv1.ReasonStatsUnavailable, statsUnavailableMessage(p.members, round.Round, s), false, true)
+		set(metav1.ConditionFalse, scanv1.ReasonStatsUnavailable, statsUnavailableMessage(p.tally, s), false, true)
 	default:
 		set(metav1.ConditionTrue, scanv1.ReasonSucceeded, succeededMessage(s), false, false)
 	}

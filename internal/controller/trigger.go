@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +23,7 @@ func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 		return scanv1.TriggerCreated, true
 	case last.Generation != obj.Generation:
 		return scanv1.TriggerSpecChanged, true
-	case obj.Spec.Selector != nil && len(p.members) < int(last.Members):
+	case membersDeleted(obj, obj.Status):
 		return scanv1.TriggerReportsDeleted, true
 	case rescanPending(obj, obj.Status.LastHandledRescanAt) && !r.Clock.Now().Before(last.RequestedAt.Add(scanv1.MinRescanInterval)):
 		return scanv1.TriggerRequested, true
@@ -30,6 +32,14 @@ func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 		return scanv1.TriggerInterval, true
 	}
 	return "", false
+}
+
+// membersDeleted: a selector's round has fewer reports than members, as a
+// pass counted them into st; they were deleted from outside, and only a new
+// round can say which images they were.
+func membersDeleted(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) bool {
+	last := st.LastScanRequest
+	return obj.Spec.Selector != nil && last != nil && last.Generation == obj.Generation && st.Summary.Matched < last.Members
 }
 
 // rescanPending: the rescan annotation holds a request not yet handled.
@@ -69,7 +79,7 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 	for i := range filters {
 		filters[i].MaxImages = r.MaxImagesPerScan
 	}
-	listed, err := listAll(ctx, p.client, filters)
+	listed, err := listKeys(ctx, p.client, filters)
 	if err != nil {
 		return fromHSS(err)
 	}
@@ -83,6 +93,7 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 	if err := r.fixMembers(ctx, p, keys, listed, next); err != nil {
 		return err
 	}
+	p.started = true
 	now := r.Clock.Now()
 	p.round = &scanv1.ScanRequest{Round: next, Trigger: why, Generation: p.obj.Generation, RequestedAt: metav1.NewTime(now), Members: int32(len(keys))}
 	// The listing's answers told HSS's clock: the round's scans end after
@@ -93,8 +104,7 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 	if v := p.obj.Annotations[scanv1.RescanAnnotation]; v != "" {
 		p.handled = v // this round answers any pending request
 	}
-	// Members HSS does not list have their result now, before the intent.
-	return r.saveReports(ctx, p)
+	return nil
 }
 
 // send calls batch-scan for the current round. When resuming a round whose
@@ -106,20 +116,26 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) error {
 	round := p.round
 	req := batchScanRequest(p.obj.Spec)
-	if req.All {
-		req.Members = memberRefs(p.members, round.Round)
-	}
+	var listed map[imageKey]hss.Image
 	if resuming && round.Attempts > 0 {
-		listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec))
-		if err != nil {
+		var err error
+		if listed, err = listAll(ctx, p.client, followFilters(p.obj.Spec)); err != nil {
 			return fromHSS(err)
 		}
-		missing, reached := withoutEvidence(p, listed)
-		if reached && len(missing) == 0 {
+	}
+	ev, err := r.evidenceOf(ctx, p, listed, req.All)
+	if err != nil {
+		return err
+	}
+	if req.All {
+		req.Members = ev.refs
+	}
+	if listed != nil {
+		if ev.reached && len(ev.missing) == 0 {
 			round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil
 			return nil
 		}
-		wait, err := r.evidenceWait(ctx, p, req, reached)
+		wait, err := r.evidenceWait(ctx, p, req, ev.reached)
 		if err != nil {
 			return err
 		}
@@ -127,11 +143,11 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 			p.evidenceWait = wait // HSS may yet show what it received
 			return nil
 		}
-		if reached {
-			req = namedRequest(req, missing)
+		if ev.reached {
+			req = namedRequest(req, ev.missing)
 		}
 	}
-	if countListed(p.members, round.Round) == 0 {
+	if ev.listed == 0 {
 		round.AcceptedAt = ptrNow(r.Clock) // nothing HSS could scan
 		return nil
 	}
@@ -199,21 +215,48 @@ func refused(err error) bool {
 	return errors.As(err, &he) && he.StatusCode == http.StatusServiceUnavailable
 }
 
-// withoutEvidence returns the listed members HSS shows no sign of having
-// been asked to scan, and whether any member shows one.
-func withoutEvidence(p *pass, listed map[imageKey]hss.Image) (missing map[imageKey]bool, reached bool) {
-	missing = map[imageKey]bool{}
-	for _, m := range p.members {
-		img, ok := listed[m.key]
-		switch {
-		case !ok:
-		case hss.InProgress(img.ScanStatus) || newScan(img, m.status, p.round):
-			reached = true
-		default:
-			missing[m.key] = true
+// evidence is what a walk of the round's members says of its scan request.
+type evidence struct {
+	// listed counts the members HSS lists: those it can be asked to scan.
+	listed int
+	// refs name them, in key order, when the request must (withRefs).
+	refs []hss.ImageRef
+	// With a listing: the listed members HSS shows no sign of having been
+	// asked to scan, and whether any member shows one.
+	missing map[imageKey]bool
+	reached bool
+}
+
+// evidenceOf walks the round's members. A request over a selector may name
+// every member (hss.BatchScanRequest.Members), so its refs are the one
+// thing here that grows with the round; they are held for the call alone.
+func (r *ImageScanReconciler) evidenceOf(ctx context.Context, p *pass, listed map[imageKey]hss.Image, withRefs bool) (evidence, error) {
+	round := p.round
+	ev := evidence{missing: map[imageKey]bool{}}
+	err := r.eachPage(ctx, p, func(page []*member) error {
+		for _, m := range page {
+			if stateOf(m.status, round.Round) == scanv1.ResultNotFound {
+				continue
+			}
+			ev.listed++
+			if withRefs {
+				ev.refs = append(ev.refs, hss.ImageRef{Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID})
+			}
+			img, ok := listed[m.key]
+			switch {
+			case listed == nil, !ok:
+			case hss.InProgress(img.ScanStatus) || newScan(img, m.status, round):
+				ev.reached = true
+			default:
+				ev.missing[m.key] = true
+			}
 		}
-	}
-	return missing, reached
+		return nil
+	})
+	slices.SortFunc(ev.refs, func(a, b hss.ImageRef) int {
+		return strings.Compare(imageKey{a.Namespace, a.Name, a.Tag, a.InstanceID}.String(), imageKey{b.Namespace, b.Name, b.Tag, b.InstanceID}.String())
+	})
+	return ev, err
 }
 
 // refsOf keeps the refs named in keys.
@@ -225,27 +268,4 @@ func refsOf(keys map[imageKey]bool, refs []hss.ImageRef) []hss.ImageRef {
 		}
 	}
 	return out
-}
-
-// memberRefs names the members HSS lists, for a scan request that must
-// name them.
-func memberRefs(members []*member, round int64) []hss.ImageRef {
-	var refs []hss.ImageRef
-	for _, m := range members {
-		if stateOf(m.status, round) != scanv1.ResultNotFound {
-			refs = append(refs, hss.ImageRef{Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID})
-		}
-	}
-	return refs
-}
-
-// countListed counts the members HSS lists: those it can be asked to scan.
-func countListed(members []*member, round int64) int {
-	n := 0
-	for _, m := range members {
-		if stateOf(m.status, round) != scanv1.ResultNotFound {
-			n++
-		}
-	}
-	return n
 }

@@ -80,6 +80,13 @@ func (a *autoClient) ListImages(ctx context.Context, f Filter) ([]Image, error) 
 		func() ([]Image, error) { return a.tasks.ListImages(ctx, f) })
 }
 
+func (a *autoClient) EachImage(ctx context.Context, f Filter, fn func(Image) error) error {
+	_, err := deprecatedCall(a,
+		func() (struct{}, error) { return struct{}{}, a.batch.EachImage(ctx, f, fn) },
+		func() (struct{}, error) { return struct{}{}, a.tasks.EachImage(ctx, f, fn) })
+	return err
+}
+
 func (a *autoClient) Synchronize(ctx context.Context, imageType string) error {
 	_, err := deprecatedCall(a,
 		func() (struct{}, error) { return struct{}{}, a.batch.Synchronize(ctx, imageType) },

@@ -16,6 +16,11 @@ type Client interface {
 	BatchScan(ctx context.Context, req BatchScanRequest) error
 	// ListImages returns every image matching f, following pages.
 	ListImages(ctx context.Context, f Filter) ([]Image, error)
+	// EachImage hands each image matching f to fn, a page at a time, and
+	// stops at fn's first error; it holds one page, however many match.
+	// Should the family of calls change while it pages (auto), images
+	// already handed over may be handed over again.
+	EachImage(ctx context.Context, f Filter, fn func(Image) error) error
 	// FileStatistics returns the file count and size of a scanned image.
 	FileStatistics(ctx context.Context, img Image) (FileStats, error)
 	// Synchronize asks HSS to refresh its image list of imageType from SWR.

@@ -109,7 +109,11 @@ func (e *unsentError) Error() string { return e.err.Error() }
 func (e *unsentError) Unwrap() error { return e.err }
 
 func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
-	var images []Image
+	return collectImages(ctx, c, f)
+}
+
+func (c *sdkClient) EachImage(ctx context.Context, f Filter, fn func(Image) error) error {
+	listed := 0
 	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
 		req := listRequest(f, offset)
 		req.Region, req.EnterpriseProjectId = &c.region, c.eps
@@ -119,15 +123,32 @@ func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list images at offset %d: %w", offset, err)
+			return fmt.Errorf("list images at offset %d: %w", offset, err)
 		}
 		page := value(resp.DataList)
 		for _, m := range page {
-			images = append(images, imageFromModel(f.ImageType, m))
+			if err := fn(imageFromModel(f.ImageType, m)); err != nil {
+				return err
+			}
 		}
-		if len(page) < PageSize || len(images) >= int(value(resp.TotalNum)) || f.MaxImages > 0 && len(images) > f.MaxImages {
-			break
+		listed += len(page)
+		if len(page) < PageSize || listed >= int(value(resp.TotalNum)) || f.MaxImages > 0 && listed > f.MaxImages {
+			return nil
 		}
+	}
+	return nil
+}
+
+// collectImages gathers what EachImage hands over, for callers that hold
+// every image anyway.
+func collectImages(ctx context.Context, c Client, f Filter) ([]Image, error) {
+	var images []Image
+	err := c.EachImage(ctx, f, func(img Image) error {
+		images = append(images, img)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return images, nil
 }

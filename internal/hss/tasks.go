@@ -102,7 +102,11 @@ func registryTypeOf(imageType string) string {
 }
 
 func (c *tasksClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
-	var images []Image
+	return collectImages(ctx, c, f)
+}
+
+func (c *tasksClient) EachImage(ctx context.Context, f Filter, fn func(Image) error) error {
+	listed := 0
 	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
 		limit, off := int32(PageSize), offset
 		req := &model.ListRegistryImagesRequest{
@@ -119,17 +123,20 @@ func (c *tasksClient) ListImages(ctx context.Context, f Filter) ([]Image, error)
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list registry images at offset %d: %w", offset, err)
+			return fmt.Errorf("list registry images at offset %d: %w", offset, err)
 		}
 		page := value(resp.DataList)
 		for _, m := range page {
-			images = append(images, imageFromRegistry(f.ImageType, m))
+			if err := fn(imageFromRegistry(f.ImageType, m)); err != nil {
+				return err
+			}
 		}
-		if len(page) < PageSize || len(images) >= int(value(resp.TotalNum)) || f.MaxImages > 0 && len(images) > f.MaxImages {
-			break
+		listed += len(page)
+		if len(page) < PageSize || listed >= int(value(resp.TotalNum)) || f.MaxImages > 0 && listed > f.MaxImages {
+			return nil
 		}
 	}
-	return images, nil
+	return nil
 }
 
 // imageFromRegistry translates one registry list entry.

@@ -1,0 +1,192 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+)
+
+// tally is what a pass learns from all of a round's members while it works
+// through them a page at a time: their count, the summary, whether every
+// one has its result, the status lines that come first, and a few names for
+// each kind of trouble. Its size is bounded whatever the number of members:
+// it keeps at most the lines status.images can hold and namedImages names
+// per kind.
+type tally struct {
+	round   int64
+	count   int
+	summary scanv1.ScanSummary
+	pending int
+	// malicious counts the images with malicious files.
+	malicious int
+	lines     []line
+	// named holds, per kind of trouble, the first members in key order.
+	named map[trouble][]namedImage
+	// present are the members of an explicit list, which restoreMembers
+	// compares with the spec; nil for a selector, whose members may be
+	// many.
+	present map[imageKey]bool
+}
+
+// line is a candidate entry of status.images with the rank it is kept by.
+type line struct {
+	rank  int
+	key   string
+	entry scanv1.ImageStatus
+}
+
+// trouble is a kind of result a message names images for.
+type trouble int
+
+const (
+	troubleFailed trouble = iota
+	troubleNotFound
+	troubleStatistics
+	troubleMalicious
+)
+
+// namedImage is an image a message may name, and why.
+type namedImage struct {
+	key    string
+	reason string
+}
+
+// minLineBytes is the least an entry of status.images takes as JSON, so
+// that the tally never keeps more lines than the largest budget can hold.
+const minLineBytes = 64
+
+func newTally(round int64, explicit bool) *tally {
+	t := &tally{round: round, named: map[trouble][]namedImage{}}
+	if explicit {
+		t.present = map[imageKey]bool{}
+	}
+	return t
+}
+
+// add counts one member.
+func (t *tally) add(m *member) {
+	round, s := t.round, m.status
+	t.count++
+	if t.present != nil {
+		t.present[m.key] = true
+	}
+	state := stateOf(s, round)
+	sum := &t.summary
+	switch state {
+	case scanv1.ResultPending:
+		t.pending++
+	case scanv1.ResultSucceeded:
+		sum.Succeeded++
+		sum.TotalFiles += *s.FilesCount
+		sum.TotalFileSize += *s.FilesSize
+	case scanv1.ResultFailed:
+		sum.Failed++
+		t.name(troubleFailed, m, firstOf(s.Message, s.ScanStatus))
+	case scanv1.ResultNotFound:
+		sum.NotFound++
+		t.name(troubleNotFound, m, "not found")
+	case scanv1.ResultStatisticsUnavailable:
+		sum.StatisticsUnavailable++
+		t.name(troubleStatistics, m, s.Message)
+	}
+	if f := s.Findings; f != nil && state != scanv1.ResultPending {
+		sum.Vulnerabilities += f.Vulnerabilities
+		sum.MaliciousFiles += f.MaliciousFiles
+		sum.UnsafeSettings += f.UnsafeSettings
+		if f.Severities != nil {
+			if sum.Severities == nil {
+				sum.Severities = &scanv1.Severities{}
+			}
+			sum.Severities.Add(*f.Severities)
+		}
+	}
+	if malicious(s, round) {
+		t.malicious++
+		t.name(troubleMalicious, m, fmt.Sprintf("%d malicious files", s.Findings.MaliciousFiles))
+	}
+	t.addLine(m, state)
+}
+
+// name remembers m for messages about kind, keeping the first namedImages
+// in key order.
+func (t *tally) name(kind trouble, m *member, reason string) {
+	names := append(t.named[kind], namedImage{key: m.key.String(), reason: reason})
+	slices.SortFunc(names, func(a, b namedImage) int { return strings.Compare(a.key, b.key) })
+	t.named[kind] = names[:min(len(names), namedImages)]
+}
+
+func (t *tally) addLine(m *member, state scanv1.ImageResult) {
+	s, round := m.status, t.round
+	e := scanv1.ImageStatus{
+		Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID,
+		Result: state, ScanStatus: s.ScanStatus, FilesCount: s.FilesCount, FilesSize: s.FilesSize,
+	}
+	if m.report != nil {
+		e.Report = m.report.Name
+	}
+	rank := attention(s, round)
+	if rank < 3 {
+		e.Message = truncate(s.Message, 256)
+	}
+	if malicious(s, round) {
+		e.MaliciousFiles = s.Findings.MaliciousFiles
+	}
+	t.lines = append(t.lines, line{rank: rank, key: m.key.String(), entry: e})
+	if keep := scanv1.MaxStatusImagesBytes / minLineBytes; len(t.lines) >= 2*keep {
+		t.sortLines()
+		t.lines = t.lines[:keep]
+	}
+}
+
+func (t *tally) sortLines() {
+	slices.SortFunc(t.lines, func(a, b line) int {
+		if a.rank != b.rank {
+			return a.rank - b.rank
+		}
+		return strings.Compare(a.key, b.key)
+	})
+}
+
+// done: every member has its result in the round.
+func (t *tally) done() bool { return t.pending == 0 }
+
+// summaryOf is the round's summary as the tally counted it.
+func (t *tally) summaryOf() scanv1.ScanSummary {
+	s := t.summary
+	s.Matched, s.Pending = int32(t.count), int32(t.pending)
+	s.TotalSize = HumanBytes(s.TotalFileSize)
+	return s
+}
+
+// images lists the members, those needing attention first and then in key
+// order, as many as budget bytes of JSON hold.
+func (t *tally) images(budget int) []scanv1.ImageStatus {
+	t.sortLines()
+	var out []scanv1.ImageStatus
+	used := 2 // the brackets
+	for _, l := range t.lines {
+		b, _ := json.Marshal(l.entry) // cannot fail: strings and numbers
+		size := len(b)
+		if len(out) > 0 {
+			size++ // the comma
+		}
+		if used+size > budget {
+			break
+		}
+		used += size
+		out = append(out, l.entry)
+	}
+	return out
+}
+
+// tallyOf folds members, for tests and for callers holding few.
+func tallyOf(members []*member, round int64) *tally {
+	t := newTally(round, false)
+	for _, m := range members {
+		t.add(m)
+	}
+	return t
+}
