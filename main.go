@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	// CA roots for HTTPS to HSS and IAM in an image without a base: Go uses
 	// them only when the system has none.
 	_ "golang.org/x/crypto/x509roots/fallback"
@@ -89,6 +91,14 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	// The Go runtime collects sooner as the heap nears 90% of the
+	// container's memory limit, instead of growing to twice the live heap
+	// and past the limit; GOMEMLIMIT, where set, wins.
+	if limit, err := memlimit.Set(); err != nil {
+		log.Error(err, "could not read the container's memory limit; the Go runtime's default applies")
+	} else if limit < math.MaxInt64 {
+		log.Info("memory limit of the Go runtime", "bytes", limit)
+	}
 
 	if defaultSecret != "" {
 		ns, name, ok := strings.Cut(defaultSecret, "/")

@@ -16,6 +16,9 @@
 //   - details: the same selector reading the vulnerabilities by severity,
 //     then in detail with their CVEs;
 //
+//   - sizes: the details scenario's Summary selector at each of --sizes,
+//     side by side, to show what grows with the images and what does not;
+//
 //   - many: --scans ImageScans of --scan-images images each;
 //
 //   - restart: the same, with the manager killed (SIGKILL) and started
@@ -34,6 +37,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +53,7 @@ import (
 type settings struct {
 	scenarios                 []string
 	images, scans, scanImages int
+	sizes                     []int
 	peerImages, peerWorkers   int
 	quota                     float64
 	queueDelay, scanDuration  time.Duration
@@ -77,8 +82,19 @@ func main() {
 func run() error {
 	var s settings
 	var scenarios string
-	flag.StringVar(&scenarios, "scenarios", "scale,tasks,details,many,restart,peer", "comma-separated scenarios to run")
+	flag.StringVar(&scenarios, "scenarios", "scale,tasks,details,sizes,many,restart,peer", "comma-separated scenarios to run")
 	flag.IntVar(&s.images, "images", 10000, "images of the scale scenario's ImageScan")
+	flag.Func("sizes", "comma-separated image counts of the sizes scenario (default 1000,10000,100000)", func(v string) error {
+		s.sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				return fmt.Errorf("not an image count: %q", f)
+			}
+			s.sizes = append(s.sizes, n)
+		}
+		return nil
+	})
 	flag.IntVar(&s.scans, "scans", 500, "ImageScans of the many and restart scenarios")
 	flag.IntVar(&s.scanImages, "scan-images", 20, "images of each of those ImageScans")
 	flag.IntVar(&s.peerImages, "peer-images", 50, "images the naive peer follows")
@@ -92,6 +108,7 @@ func run() error {
 	flag.DurationVar(&s.maxPoll, "max-poll-interval", 30*time.Second, "the manager's --max-poll-interval")
 	flag.DurationVar(&s.timeout, "timeout", 30*time.Minute, "longest wait for one run")
 	verbose := flag.Bool("v", false, "show the sandbox's logs")
+	s.sizes = []int{1000, 10000, 100000}
 	flag.Parse()
 	s.scenarios = strings.Split(scenarios, ",")
 	if *verbose {
@@ -116,7 +133,7 @@ func run() error {
 	for _, sc := range []struct {
 		name string
 		fn   func(settings) error
-	}{{"scale", benchScale}, {"tasks", benchTasks}, {"details", benchDetails}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}} {
+	}{{"scale", benchScale}, {"tasks", benchTasks}, {"details", benchDetails}, {"sizes", benchSizes}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}} {
 		if slices.Contains(s.scenarios, sc.name) {
 			if err := sc.fn(s); err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
@@ -191,6 +208,24 @@ func benchDetails(s settings) error {
 			return fmt.Errorf("%s: %w", mode, err)
 		}
 		fmt.Println(detailRow(s, mode, rounds[0]))
+	}
+	return nil
+}
+
+// benchSizes runs the Summary selector at each size, each on a fresh
+// sandbox.
+func benchSizes(s settings) error {
+	fmt.Printf("\n## One ImageScan at 1,000 to 100,000 images\n\n%s\n", detailHeader)
+	for _, n := range s.sizes {
+		progress("sizes: selector over %d images, vulnerabilities Summary", n)
+		at := s
+		at.images = n
+		obj := scan("sizes", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "sizes"}, Vulnerabilities: scanv1.VulnerabilitiesSummary})
+		rounds, err := measure(at, runSpec{images: privateImages("sizes", n), objects: []*scanv1.ImageScan{obj}, imagesEach: n})
+		if err != nil {
+			return fmt.Errorf("%d images: %w", n, err)
+		}
+		fmt.Println(detailRow(at, scanv1.VulnerabilitiesSummary, rounds[0]))
 	}
 	return nil
 }

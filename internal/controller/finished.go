@@ -209,18 +209,25 @@ func (f *finishedFeed) walk(ctx context.Context, after time.Time, clk clock.Pass
 	started := clk.Now()
 	filter := f.filter
 	filter.ScannedAfter, filter.ScannedBefore = &after, nil
-	listed, err := f.client.ListImages(ctx, filter)
-	if err != nil {
-		return err
-	}
-	took := clk.Since(started)
 	horizon := started.Add(-finishedRetention)
-	images := make(map[imageKey]hss.Image, len(f.images)+len(listed))
+	images := make(map[imageKey]hss.Image, len(f.images))
 	for k, img := range f.images {
 		if !img.LastScanAt.Before(horizon) {
 			images[k] = img
 		}
 	}
+	// The listing goes straight into the new map, a page at a time; its
+	// scan times are weighed once HSS's clock is known from its answers.
+	var ends []time.Time
+	err := f.client.EachImage(ctx, filter, func(img hss.Image) error {
+		images[keyOfImage(img)] = img
+		ends = append(ends, img.LastScanAt)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	took := clk.Since(started)
 	// A scan cannot have ended after HSS answered: a later time was stamped
 	// by a clock that was wrong, and taken as the window's start it would
 	// hide every real scan from the walks that follow.
@@ -229,10 +236,9 @@ func (f *finishedFeed) walk(ctx context.Context, after time.Time, clk clock.Pass
 		answered = clk.Now().Add(clockSkew)
 	}
 	var latest time.Time
-	for _, img := range listed {
-		images[keyOfImage(img)] = img
-		if img.LastScanAt.After(latest) && !img.LastScanAt.After(answered.Add(datePrecision)) {
-			latest = img.LastScanAt
+	for _, end := range ends {
+		if end.After(latest) && !end.After(answered.Add(datePrecision)) {
+			latest = end
 		}
 	}
 	f.images, f.walks, f.walkedAt = images, f.walks+1, started

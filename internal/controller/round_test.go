@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -266,5 +267,43 @@ func TestASavedMemberLetsGoOfItsList(t *testing.T) {
 	plain.saved()
 	if plain.listElsewhere {
 		t.Fatal("a member that had no list does not claim one")
+	}
+}
+
+// The tally holds no more than status.images can show, however many
+// members it counts, and names the first images of each kind of trouble
+// in key order, whatever order the pages come in.
+func TestTheTallyIsBoundedWhateverTheRoundsSize(t *testing.T) {
+	const n = 20000
+	tl := newTally(1, false)
+	for i := n - 1; i >= 0; i-- { // the reverse of key order
+		s := scanv1.ImageReportStatus{Round: 1, ScanStatus: "success", FilesCount: ptr(int64(1)), FilesSize: ptr(int64(2)), Detail: "None"}
+		if i%1000 == 7 {
+			s = scanv1.ImageReportStatus{Round: 1, ScanStatus: "failed", Message: fmt.Sprintf("broken %d", i)}
+		}
+		tl.add(&member{key: imageKey{Namespace: "org", Name: "app", Tag: fmt.Sprintf("%05d", i)}, status: s})
+		if keep := scanv1.MaxStatusImagesBytes / minLineBytes; len(tl.lines) >= 2*keep {
+			t.Fatalf("%d lines held", len(tl.lines))
+		}
+	}
+	s := tl.summaryOf()
+	if s.Matched != n || s.Failed != n/1000 || s.Succeeded != n-n/1000 || s.TotalFiles != n-n/1000 || !tl.done() {
+		t.Fatalf("summary %+v", s)
+	}
+	lines := tl.images(scanv1.MaxStatusImagesBytes)
+	if len(lines) == 0 || len(lines) >= n {
+		t.Fatalf("%d lines in status", len(lines))
+	}
+	for i, l := range lines[:n/1000] {
+		if want := fmt.Sprintf("%05d", i*1000+7); l.Result != scanv1.ResultFailed || l.Tag != want {
+			t.Fatalf("line %d: %s %s, want the failed %s", i, l.Result, l.Tag, want)
+		}
+	}
+	if l := lines[n/1000]; l.Result != scanv1.ResultSucceeded || l.Tag != "00000" {
+		t.Fatalf("first succeeded line: %+v", l)
+	}
+	got := nameImages(tl.named[troubleFailed], int(s.Failed))
+	if !strings.HasPrefix(got, "org/app:00007 (broken 7), org/app:01007 (broken 1007)") || !strings.HasSuffix(got, " and 15 more") {
+		t.Fatalf("named: %q", got)
 	}
 }
