@@ -59,8 +59,37 @@ type settings struct {
 	queueDelay, scanDuration  time.Duration
 	latency, peerPoll         time.Duration
 	minPoll, maxPoll          time.Duration
+	statsConcurrency          int
 	timeout                   time.Duration
 	manager, workDir          string
+}
+
+// Calls in flight: the manager's limit per HSS project (--hss-max-inflight)
+// and its workers (--max-concurrent-reconciles, default).
+const (
+	maxInFlight = 8
+	workers     = 4
+)
+
+// rate is the most calls a second the manager can make over objects
+// ImageScans: the quota, or what its calls in flight allow at the
+// simulator's latency, whichever is less.
+func (s settings) rate(objects int) float64 {
+	perCall := s.latency.Seconds()
+	if perCall <= 0 {
+		return s.quota
+	}
+	inFlight := min(maxInFlight, min(objects, workers)*s.statsConcurrency)
+	return min(s.quota, float64(inFlight)/perCall)
+}
+
+// burst is the limiter's burst where the quota is what limits the rate;
+// calls in flight allow none.
+func (s settings) burst(objects int) int {
+	if s.rate(objects) < s.quota {
+		return 0
+	}
+	return int(s.quota)
 }
 
 // simulator is the HSS every run talks to: the scanner's timing, the
@@ -106,6 +135,7 @@ func run() error {
 	flag.DurationVar(&s.peerPoll, "peer-poll", 10*time.Second, "the peer's wait between polls of an image")
 	flag.DurationVar(&s.minPoll, "min-poll-interval", 5*time.Second, "the manager's --min-poll-interval")
 	flag.DurationVar(&s.maxPoll, "max-poll-interval", 30*time.Second, "the manager's --max-poll-interval")
+	flag.IntVar(&s.statsConcurrency, "stats-concurrency", 4, "the manager's --stats-concurrency: calls in flight for one ImageScan")
 	flag.DurationVar(&s.timeout, "timeout", 30*time.Minute, "longest wait for one run")
 	verbose := flag.Bool("v", false, "show the sandbox's logs")
 	s.sizes = []int{1000, 10000, 100000}
@@ -126,10 +156,10 @@ func run() error {
 		return err
 	}
 
-	fmt.Printf("%s, %s/%s, %d CPUs. Simulator: queue delay %s, scan %s, %s a call; manager --hss-qps %g (burst %g, 8 in flight), "+
-		"simulator quota %.4g calls/s; polls every %s to %s.\n",
+	fmt.Printf("%s, %s/%s, %d CPUs. Simulator: queue delay %s, scan %s, %s a call; manager --hss-qps %g (burst %g, %d in flight), "+
+		"--stats-concurrency %d, simulator quota %.4g calls/s; polls every %s to %s.\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), s.queueDelay, s.scanDuration, s.latency,
-		s.quota, s.quota, s.quota*1.1, s.minPoll, s.maxPoll)
+		s.quota, s.quota, maxInFlight, s.statsConcurrency, s.quota*1.1, s.minPoll, s.maxPoll)
 	for _, sc := range []struct {
 		name string
 		fn   func(settings) error
@@ -148,7 +178,7 @@ const scaleHeader = "| Spec | Images | Time to Ready (bound) | HSS calls (fewest
 	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func scaleRow(s settings, spec string, n int, rescan bool, res result) string {
-	m := minimumOf(1, n, rescan, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	m := minimumOf(1, n, rescan, s.rate(1), s.burst(1), s.queueDelay, s.scanDuration)
 	return fmt.Sprintf("| %s | %d | %s | %s | %d | %s | %s | %s | %.2f | %s | %d | %s | %s | %s | %s |", spec, n,
 		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpBatchScan],
 		of(res.ok[simulator.OpListImages], m.listPages), of(res.ok[simulator.OpFileStats], m.stats),
@@ -235,7 +265,7 @@ const detailHeader = "| Vulnerabilities | Images | Time to Ready (bound) | HSS c
 	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func detailRow(s settings, mode scanv1.VulnerabilityDetail, res result) string {
-	m := minimumOf(1, s.images, false, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	m := minimumOf(1, s.images, false, s.rate(1), s.burst(1), s.queueDelay, s.scanDuration)
 	cves := res.distinctVulns
 	if mode != scanv1.VulnerabilitiesDetails {
 		cves = 0
@@ -265,7 +295,7 @@ func manyScans(k, m int) ([]simulator.Image, []*scanv1.ImageScan) {
 }
 
 func manyRow(s settings, res result) string {
-	m := minimumOf(s.scans, s.scanImages, false, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	m := minimumOf(s.scans, s.scanImages, false, s.rate(s.scans), s.burst(s.scans), s.queueDelay, s.scanDuration)
 	images := s.scans * s.scanImages
 	return fmt.Sprintf("| %d × %d | %s | %s | %s | %s | %s | %s | %d | %s | %.2f | %s | %.1f | %d | %s | %s | %s |", s.scans, s.scanImages,
 		seconds(res.first), seconds(res.median), vs(res.all, m.time), of(res.calls, m.calls()),
@@ -315,7 +345,7 @@ func benchPeer(s settings) error {
 	perImage := float64(res.calls) / float64(res.images)
 	rate := float64(res.images) / res.elapsed.Seconds()
 	total := s.scans * s.scanImages
-	m := minimumOf(s.scans, s.scanImages, false, s.quota, int(s.quota), s.queueDelay, s.scanDuration)
+	m := minimumOf(s.scans, s.scanImages, false, s.rate(s.scans), s.burst(s.scans), s.queueDelay, s.scanDuration)
 	fmt.Printf("\n## A naive peer\n\n")
 	fmt.Printf("Per image: batch-scan it, poll the list for it every %s until its scan ends, fetch its statistics; "+
 		"%d images at a time, through the same SDK client, limiter and quota.\n\n", s.peerPoll, s.peerWorkers)

@@ -278,3 +278,33 @@ func TestARoundIsReadAndSavedInSlices(t *testing.T) {
 	})
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(600)))
 }
+
+// A pass whose HSS deadline ends its reads goes on after the shortest
+// poll, not after the long wait of an old round with no news: a round of
+// any size is read pass after pass without idling between them.
+func TestAPassCutByItsDeadlineGoesOnSoon(t *testing.T) {
+	// Every call takes 200 ms and a pass may make calls for one second, two
+	// at a time: a pass reads about ten of the forty.
+	h := newHarnessWith(t, simulator.Config{Faults: simulator.Faults{Latency: 200 * time.Millisecond}}, func(_ *harness, r *controller.ImageScanReconciler) {
+		r.PassTimeout, r.MaxPoll, r.StatsConcurrency = time.Second, time.Hour, 2
+	})
+	h.createSecret(validSecret())
+	h.images("team", "app", 40, nil)
+	h.scan("cut", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesNone})
+	h.accepted("cut", 1)
+	h.finishScans()
+	h.g.Eventually(func() int { return h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK) }, 30*time.Second, 10*time.Millisecond).
+		Should(BeNumerically(">", 0))
+	// The round is two hours old: a poll that finds no news waits 30 min.
+	h.clock.Step(2 * time.Hour)
+	// A pass ends at its deadline and saves what it read.
+	h.eventually("cut", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.Summary.Succeeded).To(BeNumerically(">", 0))
+		g.Expect(obj.Status.Summary.Pending).To(BeNumerically(">", 0))
+	})
+	obj := h.eventually("cut", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+	})
+	h.g.Expect(obj.Status.Summary.Succeeded).To(BeEquivalentTo(40))
+	h.g.Expect(h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK)).To(Equal(40), "each image read once")
+}

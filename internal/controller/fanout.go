@@ -72,8 +72,8 @@ func (r *ImageScanReconciler) fanOut(ctx context.Context, ms []*member, call fun
 		mu.Lock()
 		spent := throttled != nil
 		mu.Unlock()
-		if spent {
-			break
+		if spent || gctx.Err() != nil {
+			break // the budget is spent, or the pass's deadline passed: no new call
 		}
 		g.Go(func() error {
 			done, err := call(gctx, m)

@@ -50,7 +50,9 @@ func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 			return err
 		}
 	}
-	if err := r.work(ctx, calls, p); err != nil {
+	err := r.work(ctx, calls, p)
+	p.cut = calls.Err() != nil
+	if err != nil {
 		return err
 	}
 	return r.restoreMembers(ctx, p)
@@ -62,6 +64,7 @@ func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 // status says where the round stands.
 func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 	t := newTally(p.roundNumber(), p.obj.Spec.Selector == nil)
+	mode := detailOf(p.obj.Spec)
 	var failed error
 	err := r.eachPage(ctx, p, func(page []*member) error {
 		if failed == nil {
@@ -76,6 +79,9 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 		}
 		for _, m := range page {
 			t.add(m)
+			if awaitingStatistics(m.status, t.round) || mode != scanv1.VulnerabilitiesNone && awaitingDetail(m.status, t.round) {
+				p.unread++
+			}
 		}
 		return nil
 	})
@@ -104,7 +110,13 @@ func (r *ImageScanReconciler) result(p *pass, st scanv1.ImageScanStatus, err err
 		return ctrl.Result{RequeueAfter: r.MinPoll}, nil // the next pass starts a round over them
 	}
 	switch phaseOf(st.LastScanRequest) {
-	case phaseRequesting, phaseScanning:
+	case phaseScanning:
+		if p.cut && p.unread > 0 {
+			// The deadline ended the reads, not a lack of news: go on soon.
+			return ctrl.Result{RequeueAfter: r.MinPoll}, nil
+		}
+		return ctrl.Result{RequeueAfter: r.pollDelay(st.LastScanRequest)}, nil
+	case phaseRequesting:
 		return ctrl.Result{RequeueAfter: r.pollDelay(st.LastScanRequest)}, nil
 	}
 	return ctrl.Result{RequeueAfter: r.untilNextRound(st)}, nil

@@ -29,6 +29,10 @@ type pass struct {
 	finished map[imageKey]hss.Image
 	ownWalk  bool
 	heard    bool
+	// unread counts the members whose statistics or vulnerabilities are
+	// still to be read after the pass; cut says its HSS deadline ended it.
+	unread int
+	cut    bool
 	// handled is the rescan annotation value the round answers.
 	handled string
 	// sent: batch-scan was called in this pass, so HSS has nothing to show
