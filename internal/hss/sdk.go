@@ -113,8 +113,7 @@ func (c *sdkClient) ListImages(ctx context.Context, f Filter) ([]Image, error) {
 }
 
 func (c *sdkClient) EachImage(ctx context.Context, f Filter, fn func(Image) error) error {
-	listed := 0
-	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
+	return eachImage(f, fn, func(offset int32) ([]Image, int, error) {
 		req := listRequest(f, offset)
 		req.Region, req.EnterpriseProjectId = &c.region, c.eps
 		var resp *model.ListSwrImageRepositoryResponse
@@ -123,16 +122,33 @@ func (c *sdkClient) EachImage(ctx context.Context, f Filter, fn func(Image) erro
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("list images at offset %d: %w", offset, err)
+			return nil, 0, fmt.Errorf("list images at offset %d: %w", offset, err)
 		}
-		page := value(resp.DataList)
-		for _, m := range page {
-			if err := fn(imageFromModel(f.ImageType, m)); err != nil {
+		var page []Image
+		for _, m := range value(resp.DataList) {
+			page = append(page, imageFromModel(f.ImageType, m))
+		}
+		return page, int(value(resp.TotalNum)), nil
+	})
+}
+
+// eachImage runs a paged image list: page answers one offset with its
+// images and the total HSS counts. It stops at the end of the list, at the
+// largest offset the call accepts, or a page past f.MaxImages.
+func eachImage(f Filter, fn func(Image) error, page func(offset int32) ([]Image, int, error)) error {
+	listed := 0
+	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
+		images, total, err := page(offset)
+		if err != nil {
+			return err
+		}
+		for _, img := range images {
+			if err := fn(img); err != nil {
 				return err
 			}
 		}
-		listed += len(page)
-		if len(page) < PageSize || listed >= int(value(resp.TotalNum)) || f.MaxImages > 0 && listed > f.MaxImages {
+		listed += len(images)
+		if len(images) < PageSize || listed >= total || f.MaxImages > 0 && listed > f.MaxImages {
 			return nil
 		}
 	}

@@ -106,8 +106,7 @@ func (c *tasksClient) ListImages(ctx context.Context, f Filter) ([]Image, error)
 }
 
 func (c *tasksClient) EachImage(ctx context.Context, f Filter, fn func(Image) error) error {
-	listed := 0
-	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
+	return eachImage(f, fn, func(offset int32) ([]Image, int, error) {
 		limit, off := int32(PageSize), offset
 		req := &model.ListRegistryImagesRequest{
 			EnterpriseProjectId: c.eps, ImageType: optString(f.ImageType), Namespace: optString(f.Namespace),
@@ -123,20 +122,14 @@ func (c *tasksClient) EachImage(ctx context.Context, f Filter, fn func(Image) er
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("list registry images at offset %d: %w", offset, err)
+			return nil, 0, fmt.Errorf("list registry images at offset %d: %w", offset, err)
 		}
-		page := value(resp.DataList)
-		for _, m := range page {
-			if err := fn(imageFromRegistry(f.ImageType, m)); err != nil {
-				return err
-			}
+		var page []Image
+		for _, m := range value(resp.DataList) {
+			page = append(page, imageFromRegistry(f.ImageType, m))
 		}
-		listed += len(page)
-		if len(page) < PageSize || listed >= int(value(resp.TotalNum)) || f.MaxImages > 0 && listed > f.MaxImages {
-			return nil
-		}
-	}
-	return nil
+		return page, int(value(resp.TotalNum)), nil
+	})
 }
 
 // imageFromRegistry translates one registry list entry.
