@@ -308,3 +308,44 @@ func TestAPassCutByItsDeadlineGoesOnSoon(t *testing.T) {
 	h.g.Expect(obj.Status.Summary.Succeeded).To(BeEquivalentTo(40))
 	h.g.Expect(h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK)).To(Equal(40), "each image read once")
 }
+
+// Making a large round's reports may take longer than a pass's deadline for
+// HSS calls: the reports are the API server's work, and the round starts in
+// one pass, without an error or a second listing.
+func TestALargeRoundStartsInOnePassWhateverItsDeadline(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{}, func(_ *harness, r *controller.ImageScanReconciler) {
+		r.PassTimeout = 300 * time.Millisecond
+	})
+	h.createSecret(validSecret())
+	h.images("team", "app", 1500, nil)
+	var reasons sync.Map
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			obj := &scanv1.ImageScan{}
+			if env.Client.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: "large"}, obj) == nil {
+				if c := condition(obj, scanv1.ConditionReady); c != nil {
+					reasons.Store(c.Reason, c.Message)
+				}
+			}
+		}
+	}()
+	h.scan("large", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesNone})
+	obj := h.accepted("large", 1)
+	close(stop)
+	<-watched
+	h.g.Expect(obj.Status.LastScanRequest.Attempts).To(BeEquivalentTo(1))
+	h.g.Expect(obj.Status.Summary.Matched).To(BeEquivalentTo(1500))
+	reasons.Range(func(reason, msg any) bool {
+		h.g.Expect(reason).NotTo(Equal(scanv1.ReasonKubernetesAPIError), "%v", msg)
+		return true
+	})
+	h.g.Expect(h.scanRequests()).To(HaveLen(1))
+}

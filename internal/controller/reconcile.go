@@ -40,15 +40,19 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 // run takes the pass through its steps, stopping at the first error. The
 // calls to HSS share one deadline, PassTimeout, so that a slow endpoint
-// holds a worker for a bounded time; the walk of the members goes on past
-// it, saving what was read and counting the rest.
+// holds a worker for a bounded time (a round's scan request gets one of its
+// own after its reports are made). The API server's work is not bound by
+// it: a round's reports are all made in the pass that starts it, and the
+// walk of the members goes on past the deadline, saving what was read and
+// counting the rest.
 func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 	calls, cancel := context.WithTimeout(ctx, r.PassTimeout)
 	defer cancel()
-	for _, step := range []func(context.Context, *pass) error{r.resolve, r.trigger} {
-		if err := step(calls, p); err != nil {
-			return err
-		}
+	if err := r.resolve(calls, p); err != nil {
+		return err
+	}
+	if err := r.trigger(ctx, calls, p); err != nil {
+		return err
 	}
 	err := r.work(ctx, calls, p)
 	p.cut = calls.Err() != nil

@@ -53,25 +53,30 @@ func rescanPending(obj *scanv1.ImageScan, handled string) bool {
 // batch-scan and the outcome after, with the pass's report, because the call
 // has no idempotency key: a manager that finds an intent without an outcome
 // looks at the images before deciding to call again.
-func (r *ImageScanReconciler) trigger(ctx context.Context, p *pass) error {
+func (r *ImageScanReconciler) trigger(ctx, calls context.Context, p *pass) error {
 	if why, ok := r.due(p); ok && !p.obj.Spec.Suspend {
-		if err := r.startRound(ctx, p, why); err != nil {
+		if err := r.startRound(ctx, calls, p, why); err != nil {
 			return err
 		}
-		return r.send(ctx, p, false)
+		// Making a large round's reports may outlast the calls' deadline:
+		// the scan request gets one of its own.
+		calls, cancel := context.WithTimeout(ctx, r.PassTimeout)
+		defer cancel()
+		return r.send(ctx, calls, p, false)
 	}
 	if phaseOf(p.round) == phaseRequesting {
-		return r.send(ctx, p, true)
+		return r.send(ctx, calls, p, true)
 	}
 	return nil
 }
 
 // startRound fixes the round's members, each a report, and records the
-// round in the pass.
-func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv1.ScanTrigger) error {
+// round in the pass. HSS is asked under calls, the pass's deadline; the
+// reports are made under ctx, as many as the round has.
+func (r *ImageScanReconciler) startRound(ctx, calls context.Context, p *pass, why scanv1.ScanTrigger) error {
 	spec := p.obj.Spec
 	if spec.SyncFromSWR {
-		if err := p.client.Synchronize(ctx, string(spec.ImageType)); err != nil {
+		if err := p.client.Synchronize(calls, string(spec.ImageType)); err != nil {
 			return fromHSS(err)
 		}
 	}
@@ -79,7 +84,7 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 	for i := range filters {
 		filters[i].MaxImages = r.MaxImagesPerScan
 	}
-	listed, err := listKeys(ctx, p.client, filters)
+	listed, err := listKeys(calls, p.client, filters)
 	if err != nil {
 		return fromHSS(err)
 	}
@@ -113,13 +118,16 @@ func (r *ImageScanReconciler) startRound(ctx context.Context, p *pass, why scanv
 // Only the images themselves are evidence of this round's request; a
 // request sent in chunks may have reached HSS in part, and only the members
 // without evidence are asked for again, by name.
-func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) error {
+//
+// HSS is asked under calls; the members are read and the intent written
+// under ctx.
+func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming bool) error {
 	round := p.round
 	req := batchScanRequest(p.obj.Spec)
 	var listed map[imageKey]hss.Image
 	if resuming && round.Attempts > 0 {
 		var err error
-		if listed, err = listAll(ctx, p.client, followFilters(p.obj.Spec)); err != nil {
+		if listed, err = listAll(calls, p.client, followFilters(p.obj.Spec)); err != nil {
 			return fromHSS(err)
 		}
 	}
@@ -135,7 +143,7 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 			round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil
 			return nil
 		}
-		wait, err := r.evidenceWait(ctx, p, req, ev.reached)
+		wait, err := r.evidenceWait(calls, p, req, ev.reached)
 		if err != nil {
 			return err
 		}
@@ -161,7 +169,7 @@ func (r *ImageScanReconciler) send(ctx context.Context, p *pass, resuming bool) 
 		round.Attempts, round.UnconfirmedSince = attempts, unconfirmed
 		return fmt.Errorf("record scan intent: %w", err)
 	}
-	if err := p.client.BatchScan(ctx, req); err != nil {
+	if err := p.client.BatchScan(calls, req); err != nil {
 		if refused(err) {
 			round.UnconfirmedSince = nil // HSS answered: it did not take the request
 		}
