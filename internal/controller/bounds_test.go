@@ -349,3 +349,17 @@ func TestALargeRoundStartsInOnePassWhateverItsDeadline(t *testing.T) {
 	})
 	h.g.Expect(h.scanRequests()).To(HaveLen(1))
 }
+
+// A listing is whole or nothing: one that takes longer than the deadline
+// of a pass's member calls (a page per 200 images, at HSS's latency) still
+// fixes the round's members and shows its finished scans.
+func TestAListingLongerThanAPassesDeadlineCompletes(t *testing.T) {
+	h := newHarnessWith(t, simulator.Config{Faults: simulator.Faults{SlowListPages: 400 * time.Millisecond}}, func(_ *harness, r *controller.ImageScanReconciler) {
+		r.PassTimeout = time.Second
+	})
+	h.createSecret(validSecret())
+	h.images("team", "app", 450, nil) // three pages: 1.2 s
+	h.scan("slow", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesNone})
+	obj := h.readyInRound("slow", 1)
+	h.g.Expect(obj.Status.Summary.Succeeded).To(BeEquivalentTo(450))
+}

@@ -72,7 +72,9 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 	var failed error
 	err := r.eachPage(ctx, p, func(page []*member) error {
 		if failed == nil {
-			failed = r.follow(calls, p, page)
+			// Following lists what ended, whole or nothing: not under the
+			// deadline of the member calls.
+			failed = r.follow(ctx, p, page)
 			if failed == nil {
 				failed = r.readMembers(ctx, calls, p, page)
 			}

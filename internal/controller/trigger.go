@@ -84,7 +84,9 @@ func (r *ImageScanReconciler) startRound(ctx, calls context.Context, p *pass, wh
 	for i := range filters {
 		filters[i].MaxImages = r.MaxImagesPerScan
 	}
-	listed, err := listKeys(calls, p.client, filters)
+	// A listing is whole or nothing, and may take longer than the calls'
+	// deadline (a page per 200 images): each call has its own timeout.
+	listed, err := listKeys(ctx, p.client, filters)
 	if err != nil {
 		return fromHSS(err)
 	}
@@ -127,7 +129,7 @@ func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming
 	var listed map[imageKey]hss.Image
 	if resuming && round.Attempts > 0 {
 		var err error
-		if listed, err = listAll(calls, p.client, followFilters(p.obj.Spec)); err != nil {
+		if listed, err = listAll(ctx, p.client, followFilters(p.obj.Spec)); err != nil {
 			return fromHSS(err)
 		}
 	}

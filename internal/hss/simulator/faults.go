@@ -16,6 +16,9 @@ import (
 type Faults struct {
 	// Latency delays every answer.
 	Latency time.Duration
+	// SlowListPages adds this much to every page of an image list (either
+	// family): the pages of a large registry, each a query of its own.
+	SlowListPages time.Duration
 	// QPS is the request quota (token bucket on the server clock); 0 means
 	// unlimited. Requests over it get 429 APIG.0308 with Retry-After.
 	QPS float64
@@ -106,6 +109,9 @@ func (fi *faultInjector) decide(op Op, now time.Time) verdict {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	v := verdict{latency: fi.f.Latency}
+	if op == OpListImages || op == OpRegistryImages {
+		v.latency += fi.f.SlowListPages
+	}
 	if h := fi.hold; h != nil && h.op == op {
 		if h.seen++; h.seen > h.after {
 			v.held = h.released
