@@ -42,7 +42,9 @@ func (s keySet) has(k imageKey) bool {
 	return ok
 }
 
-// listKeys runs each filter's paged list and keeps the images' keys only.
+// listKeys runs each filter's paged list and keeps the images' keys only:
+// held while a round starts, a key per image matched (at most
+// --max-images-per-scan and a page, where the platform sets it).
 func listKeys(ctx context.Context, c hss.Client, filters []hss.Filter) (keySet, error) {
 	var keys []imageKey
 	for _, f := range filters {
