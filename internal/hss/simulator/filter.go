@@ -56,18 +56,20 @@ func within(t time.Time, from, to *int64) bool {
 
 // markLatest sets latest on the most recently updated tag of each
 // repository; ties go to the higher id so the answer is stable.
-func markLatest(views []view) {
+func markLatest(records []*record) {
 	type repo struct{ typ, ns, name string }
-	best := map[repo]int{}
-	for i, v := range views {
+	best := map[repo]*record{}
+	for _, rec := range records {
+		rec.latest = false
+		v := &rec.img
 		r := repo{v.Type, v.Namespace, v.Name}
-		j, ok := best[r]
-		if !ok || v.UpdatedAt.After(views[j].UpdatedAt) ||
-			v.UpdatedAt.Equal(views[j].UpdatedAt) && v.ID > views[j].ID {
-			best[r] = i
+		b, ok := best[r]
+		if !ok || v.UpdatedAt.After(b.img.UpdatedAt) ||
+			v.UpdatedAt.Equal(b.img.UpdatedAt) && v.ID > b.img.ID {
+			best[r] = rec
 		}
 	}
-	for _, i := range best {
-		views[i].latest = true
+	for _, rec := range best {
+		rec.latest = true
 	}
 }

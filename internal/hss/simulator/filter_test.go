@@ -106,3 +106,27 @@ func operateAll(q model.ListSwrImageRepositoryRequest) model.BatchScanPrivateIma
 		StartLatestScanTime: q.StartLatestScanTime, EndLatestScanTime: q.EndLatestScanTime,
 	}
 }
+
+// The list keeps its order between pages; a tag pushed or deleted after a
+// page was answered changes which tag is latest on the next.
+func TestLatestVersionFollowsPushesAndDeletesBetweenLists(t *testing.T) {
+	g := NewWithT(t)
+	e, _ := filterFixture(t)
+	latest := func() []string {
+		resp, err := e.list(t, model.ListSwrImageRepositoryRequest{ImageType: TypePrivate, Namespace: ptr("payments"),
+			LatestVersion: ptr(true), Limit: ptr(int32(200))})
+		g.Expect(err).NotTo(HaveOccurred())
+		var got []string
+		for _, info := range *resp.DataList {
+			got = append(got, *info.ImageVersion)
+		}
+		return got
+	}
+	g.Expect(latest()).To(Equal([]string{"1.1"}))
+
+	e.sim.AddImages(img("payments", "api", "1.2", 100, epoch))
+	g.Expect(latest()).To(Equal([]string{"1.2"}), "a newer push is the latest")
+
+	g.Expect(e.sim.RemoveImage(TypePrivate, "payments", "api", "1.2")).To(BeTrue())
+	g.Expect(latest()).To(Equal([]string{"1.1"}), "its deletion gives the mark back")
+}

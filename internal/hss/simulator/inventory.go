@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // inventory holds the images and their scan jobs behind one lock.
@@ -15,12 +16,21 @@ type inventory struct {
 	mu      sync.Mutex
 	nextID  int64
 	records map[key]*record
+	// order is the synchronised records by id, with their latest marks;
+	// nil after any change that could reorder or remark them, and rebuilt
+	// by the next read, so that a list page costs one pass over the
+	// inventory, not a sort of it.
+	order []*record
 }
 
 type record struct {
-	img Image
-	job scanJob
+	img    Image
+	job    scanJob
+	latest bool
 }
+
+// changed drops the cached order; the caller holds mu.
+func (inv *inventory) changed() { inv.order = nil }
 
 // AddImages adds images to the inventory. An image with the same type,
 // namespace, name and tag as an existing one replaces it but keeps its id and
@@ -29,6 +39,7 @@ func (s *Server) AddImages(imgs ...Image) {
 	inv := &s.inv
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.changed()
 	for _, img := range imgs {
 		img = withDefaults(img)
 		img.Scan = ScanState{}
@@ -53,6 +64,7 @@ func (s *Server) RemoveImage(typ, namespace, name, tag string) bool {
 	k := key{typ, namespace, name, tag}
 	_, ok := s.inv.records[k]
 	delete(s.inv.records, k)
+	s.inv.changed()
 	return ok
 }
 
@@ -88,35 +100,80 @@ func (s *Server) Lookup(typ, namespace, name, tag string) (Image, bool) {
 // visible returns the synchronised images as the API sees them now, ordered
 // by id so paging is stable. The caller holds inv.mu.
 func (s *Server) visible() ([]view, map[int64]*record) {
-	now := s.clock.Now()
-	views := make([]view, 0, len(s.inv.records))
-	byID := make(map[int64]*record, len(s.inv.records))
-	for _, r := range s.inv.records {
-		if r.img.Unsynced {
-			continue
-		}
-		v := view{Image: r.img}
-		v.Scan = r.job.state(now, s.timing)
-		if !v.Scan.LastScanAt.IsZero() {
-			v.Scan.LastScanAt = v.Scan.LastScanAt.Add(r.img.StampSkew)
-		}
-		if v.Scan.FailedDesc != "" && r.img.FailureText != "" {
-			v.Scan.FailedDesc = r.img.FailureText
-		}
-		views = append(views, v)
-		byID[v.ID] = r
+	order, now := s.ordered(), s.clock.Now()
+	views := make([]view, 0, len(order))
+	byID := make(map[int64]*record, len(order))
+	for _, r := range order {
+		views = append(views, s.viewOf(r, now))
+		byID[r.img.ID] = r
 	}
-	slices.SortFunc(views, func(a, b view) int { return cmp.Compare(a.ID, b.ID) })
-	markLatest(views)
 	return views, byID
+}
+
+// ordered returns the synchronised records by id, marking each repository's
+// latest tag when it rebuilds them. The caller holds inv.mu.
+func (s *Server) ordered() []*record {
+	inv := &s.inv
+	if inv.order != nil {
+		return inv.order
+	}
+	order := make([]*record, 0, len(inv.records))
+	for _, r := range inv.records {
+		if !r.img.Unsynced {
+			order = append(order, r)
+		}
+	}
+	slices.SortFunc(order, func(a, b *record) int { return cmp.Compare(a.img.ID, b.img.ID) })
+	markLatest(order)
+	inv.order = order
+	return order
+}
+
+// viewOf is one record as the API shows it now.
+func (s *Server) viewOf(r *record, now time.Time) view {
+	v := view{Image: r.img, latest: r.latest}
+	v.Scan = r.job.state(now, s.timing)
+	if !v.Scan.LastScanAt.IsZero() {
+		v.Scan.LastScanAt = v.Scan.LastScanAt.Add(r.img.StampSkew)
+	}
+	if v.Scan.FailedDesc != "" && r.img.FailureText != "" {
+		v.Scan.FailedDesc = r.img.FailureText
+	}
+	return v
 }
 
 // selectImages returns the visible images matching f.
 func (s *Server) selectImages(f Filter) []view {
 	s.inv.mu.Lock()
 	defer s.inv.mu.Unlock()
-	views, _ := s.visible()
-	return slices.DeleteFunc(views, func(v view) bool { return !f.match(v) })
+	var out []view
+	now := s.clock.Now()
+	for _, r := range s.ordered() {
+		if v := s.viewOf(r, now); f.match(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// pageImages returns the limit visible images matching f from offset, and
+// how many match in all, keeping only the page.
+func (s *Server) pageImages(f Filter, offset, limit int) ([]view, int) {
+	s.inv.mu.Lock()
+	defer s.inv.mu.Unlock()
+	var page []view
+	total, now := 0, s.clock.Now()
+	for _, r := range s.ordered() {
+		v := s.viewOf(r, now)
+		if !f.match(v) {
+			continue
+		}
+		if total >= offset && len(page) < limit {
+			page = append(page, v)
+		}
+		total++
+	}
+	return page, total
 }
 
 // exactImage returns the visible image f names by type, namespace, name and

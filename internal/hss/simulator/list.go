@@ -8,9 +8,7 @@ func (s *Server) listImages(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	views := s.selectImages(lq.filter)
-	total := len(views)
-	page := views[min(lq.offset, total):min(lq.offset+lq.limit, total)]
+	page, total := s.pageImages(lq.filter, lq.offset, lq.limit)
 	list := make([]model.PrivateImageRepositoryInfo, 0, len(page))
 	for _, v := range page {
 		list = append(list, v.info())

@@ -18,6 +18,7 @@ func (s *Server) synchronize(c *call) (any, *apiError) {
 	}
 	s.inv.mu.Lock()
 	defer s.inv.mu.Unlock()
+	s.inv.changed()
 	for _, r := range s.inv.records {
 		if r.img.Type == req.ImageType {
 			r.img.Unsynced = false

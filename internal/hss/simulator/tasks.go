@@ -183,6 +183,7 @@ func (s *Server) createSyncTask(c *call) (any, *apiError) {
 		return nil, badRequest("registry_info is required unless sync_all_registries is true")
 	}
 	s.inv.mu.Lock()
+	s.inv.changed()
 	for _, r := range s.inv.records {
 		if req.SyncAllRegistries || types[r.img.Type] {
 			r.img.Unsynced = false
@@ -302,9 +303,7 @@ func (s *Server) listRegistryImages(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	views := s.selectImages(lq.filter)
-	total := len(views)
-	page := views[min(lq.offset, total):min(lq.offset+lq.limit, total)]
+	page, total := s.pageImages(lq.filter, lq.offset, lq.limit)
 	list := make([]model.RegistryImagesInfo, 0, len(page))
 	for _, v := range page {
 		list = append(list, s.registryInfo(v))
