@@ -363,3 +363,36 @@ func TestAListingLongerThanAPassesDeadlineCompletes(t *testing.T) {
 	obj := h.readyInRound("slow", 1)
 	h.g.Expect(obj.Status.Summary.Succeeded).To(BeEquivalentTo(450))
 }
+
+// The feed of finished scans holds what its readers have not yet saved, not
+// every scan of a long round: once a pass has saved the first wave's
+// results, the walks after it drop them, while the round goes on.
+func TestTheFeedForgetsScansARoundHasSaved(t *testing.T) {
+	var r *controller.ImageScanReconciler
+	h := withJanitor(t, &r)
+	h.createSecret(validSecret())
+	h.images("team", "app", 30, func(i int, img *simulator.Image) {
+		if i >= 20 {
+			img.ScanDuration = 10 * time.Minute
+		}
+	})
+	h.scan("waves", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}})
+	h.accepted("waves", 1)
+
+	h.simClock.Step(2 * time.Minute)
+	h.eventually("waves", func(g Gomega, obj *scanv1.ImageScan) {
+		g.Expect(obj.Status.Summary.Succeeded).To(BeEquivalentTo(20))
+	})
+	h.g.Expect(r.CacheSizes().FinishedScans).To(BeNumerically(">=", 20), "the feed answered for the first wave")
+
+	// Past the walks' overlap, a later walk need not list them again.
+	h.simClock.Step(time.Minute)
+	h.g.Eventually(func() int { return r.CacheSizes().FinishedScans }, 30*time.Second, 20*time.Millisecond).Should(BeZero())
+	h.g.Expect(h.get("waves").Status.Summary.Pending).To(BeEquivalentTo(10), "while the round goes on")
+
+	h.simClock.Step(10 * time.Minute)
+	h.eventually("waves", func(g Gomega, obj *scanv1.ImageScan) {
+		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
+		g.Expect(obj.Status.Summary.Succeeded).To(BeEquivalentTo(30))
+	})
+}

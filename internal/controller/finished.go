@@ -23,6 +23,12 @@ import (
 // its client and image type, so one walk serves them all, and each looks up
 // its own members in it by identity. List pages then follow the scans that
 // end, not the ImageScans times the images each follows.
+//
+// A pass that followed every member of its round with an answer tells the
+// feed so (acknowledge): its round's results are saved up to that answer,
+// and its next read needs only the scans that ended after it. The feed
+// keeps no scan older than what its active readers still need, so it holds
+// the scans of the last poll or so, not of the round.
 
 // finishedOverlap is how far each incremental walk reaches back before the
 // latest scan end the previous walk saw, beyond the walk's own duration: a
@@ -90,11 +96,16 @@ func (fs *finishedFeeds) dropIdle(now time.Time) {
 	}
 }
 
-// len counts the feeds.
-func (fs *finishedFeeds) len() int {
+// len counts the feeds and the scans they hold.
+func (fs *finishedFeeds) len() (feeds, scans int) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	return len(fs.feeds)
+	for _, f := range fs.feeds {
+		f.mu.Lock()
+		scans += len(f.images)
+		f.mu.Unlock()
+	}
+	return len(fs.feeds), scans
 }
 
 // forget drops what the feeds remember of a deleted ImageScan.
@@ -116,7 +127,7 @@ type finishedFeed struct {
 	// queued behind a walk takes its answer instead of walking again.
 	turn *semaphore.Weighted
 
-	mu      sync.Mutex // guards read and readers, which forget also touches
+	mu      sync.Mutex // guards read and readers, which forget also touches, and images' replacement
 	read    time.Time
 	readers map[types.NamespacedName]reading
 
@@ -128,15 +139,25 @@ type finishedFeed struct {
 	// HSS's clock.
 	next time.Time
 	// images is replaced, never changed, so a reader may keep it.
-	images map[imageKey]hss.Image
+	images scanIndex
 }
 
-// reading is what a reader last read: the walk, the scan-time bound of its
-// round, and when.
+// reading is what a reader last read: the walk, the scan-time bound it
+// needed, and when; and what it acknowledged: round's results are saved
+// for every scan that ended before upTo.
 type reading struct {
 	walk  uint64
 	since time.Time
 	at    time.Time
+	round int64
+	upTo  time.Time
+}
+
+// news is a feed's answer: the scans that ended from the reader's bound on,
+// every one that ended before upTo among them.
+type news struct {
+	scans scanIndex
+	upTo  time.Time
 }
 
 // readerTTL: a reader that has not read for this long has no round running
@@ -145,17 +166,18 @@ type reading struct {
 const readerTTL = 10 * time.Minute
 
 // finished returns the images whose scans ended since the round started,
-// from a walk that started after the round's request and after the
-// reader's previous read: each reader sees news on each read, and readers
-// that come together share one walk.
-func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, round *scanv1.ScanRequest, clk clock.PassiveClock) (map[imageKey]hss.Image, error) {
+// or since what the reader acknowledged of the round, from a walk that
+// started after the round's request and after the reader's previous read:
+// each reader sees news on each read, and readers that come together share
+// one walk.
+func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, round *scanv1.ScanRequest, clk clock.PassiveClock) (news, error) {
 	wait, cancel := context.WithTimeout(ctx, feedWait)
 	defer cancel()
 	if err := f.turn.Acquire(wait, 1); err != nil {
 		if ctx.Err() == nil {
-			return nil, errFeedBusy
+			return news{}, errFeedBusy
 		}
-		return nil, err
+		return news{}, err
 	}
 	defer f.turn.Release(1)
 	// The walk's bound is on HSS's clock; when the walk started is on ours.
@@ -163,32 +185,51 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	now := clk.Now()
 	f.mu.Lock()
 	last, seen := f.readers[reader]
-	f.readers[reader] = reading{walk: last.walk, since: since, at: now}
+	if seen && last.round == round.Round && last.upTo.After(since) {
+		since = last.upTo
+	}
+	last.since, last.at = since, now
+	f.readers[reader] = last
 	f.read = now
 	oldest := f.oldestSince(now)
 	f.mu.Unlock()
 
+	// No reader needs a scan that ended before oldest: it need not be
+	// listed again, nor kept.
 	switch {
 	case f.images == nil || since.Before(f.from):
-		if err := f.walk(ctx, since, clk); err != nil {
-			return nil, err
+		if err := f.walk(ctx, since, oldest, clk); err != nil {
+			return news{}, err
 		}
 		f.from = since
 	case seen && f.walks <= last.walk, f.walkedAt.Before(requested):
-		// No reader follows a round older than oldest: scans that ended
-		// before it need not be listed again.
-		from := f.next
-		if oldest.After(from) {
-			from, f.from = oldest, oldest
-		}
-		if err := f.walk(ctx, from, clk); err != nil {
-			return nil, err
+		if err := f.walk(ctx, later(f.next, oldest), oldest, clk); err != nil {
+			return news{}, err
 		}
 	}
 	f.mu.Lock()
-	f.readers[reader] = reading{walk: f.walks, since: since, at: now}
+	last.walk = f.walks
+	f.readers[reader] = last
 	f.mu.Unlock()
-	return f.images, nil
+	return news{scans: f.images, upTo: f.next}, nil
+}
+
+// acknowledge records that reader saved round's results for every scan the
+// answer listed: its next read of round starts at upTo.
+func (f *finishedFeed) acknowledge(reader types.NamespacedName, round int64, upTo time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.readers[reader]; ok {
+		r.round, r.upTo = round, upTo
+		f.readers[reader] = r
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // oldestSince is the earliest scan-time bound of the readers that read
@@ -204,23 +245,23 @@ func (f *finishedFeed) oldestSince(now time.Time) time.Time {
 }
 
 // walk lists the scans that ended at or after after and publishes a new map
-// with them, without those older than finishedRetention.
-func (f *finishedFeed) walk(ctx context.Context, after time.Time, clk clock.PassiveClock) error {
+// with them, without those that ended before keep or finishedRetention ago.
+func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk clock.PassiveClock) error {
 	started := clk.Now()
 	filter := f.filter
 	filter.ScannedAfter, filter.ScannedBefore = &after, nil
-	horizon := started.Add(-finishedRetention)
-	images := make(map[imageKey]hss.Image, len(f.images))
-	for k, img := range f.images {
-		if !img.LastScanAt.Before(horizon) {
-			images[k] = img
+	horizon := later(started.Add(-finishedRetention), keep)
+	images := make(scanIndex, len(f.images))
+	for k, e := range f.images {
+		if !e.scanTime().Before(horizon) {
+			images[k] = e
 		}
 	}
 	// The listing goes straight into the new map, a page at a time; its
 	// scan times are weighed once HSS's clock is known from its answers.
 	var ends []time.Time
 	err := f.client.EachImage(ctx, filter, func(img hss.Image) error {
-		images[keyOfImage(img)] = img
+		images.put(img)
 		ends = append(ends, img.LastScanAt)
 		return nil
 	})
@@ -241,7 +282,10 @@ func (f *finishedFeed) walk(ctx context.Context, after time.Time, clk clock.Pass
 			latest = end
 		}
 	}
-	f.images, f.walks, f.walkedAt = images, f.walks+1, started
+	f.mu.Lock() // for len; readers take images under turn
+	f.images = images
+	f.mu.Unlock()
+	f.walks, f.walkedAt = f.walks+1, started
 	if f.from.Before(horizon) {
 		f.from = horizon
 	}

@@ -71,7 +71,11 @@ func roundAt(t time.Time) *scanv1.ScanRequest {
 
 func (w *feedWorld) pages() int { return w.sim.Count(simulator.OpListImages, simulator.OutcomeOK) }
 
-func (w *feedWorld) read(f *finishedFeed, reader string, requested time.Time) map[imageKey]hss.Image {
+func (w *feedWorld) read(f *finishedFeed, reader string, requested time.Time) scanIndex {
+	return w.readNews(f, reader, requested).scans
+}
+
+func (w *feedWorld) readNews(f *finishedFeed, reader string, requested time.Time) news {
 	done, err := f.finished(context.Background(), types.NamespacedName{Namespace: "ns", Name: reader}, roundAt(requested), w.clk)
 	w.g.Expect(err).NotTo(HaveOccurred())
 	return done
@@ -107,7 +111,9 @@ func TestFinishedFeedWalksOncePerNewsAndOnlyForRecentScans(t *testing.T) {
 	done = w.read(f, "a", requested)
 	w.g.Expect(done).To(HaveLen(460))
 	w.g.Expect(w.pages()).To(Equal(6 + 1))
-	w.g.Expect(done[imageKey{Namespace: "big", Name: "app", Tag: "v7"}].ScanStatus).To(Equal(hss.StatusSuccess))
+	img, ok := done.get(imageKey{Namespace: "big", Name: "app", Tag: "v7"})
+	w.g.Expect(ok).To(BeTrue())
+	w.g.Expect(img.ScanStatus).To(Equal(hss.StatusSuccess))
 
 	// A round older than what the feed covers walks from its own start.
 	w.read(f, "c", requested.Add(-2*time.Hour))
@@ -126,7 +132,7 @@ func TestFinishedFeedServesConcurrentReadersWithOneWalk(t *testing.T) {
 				f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
 				reader := types.NamespacedName{Namespace: "ns", Name: fmt.Sprint("reader-", i)}
 				done, err := f.finished(context.Background(), reader, roundAt(requested), w.clk)
-				sizes[i], errs[i] = len(done), err
+				sizes[i], errs[i] = len(done.scans), err
 			})
 		}
 		wg.Wait()
@@ -194,4 +200,41 @@ func TestFinishedFeedDoesNotRelistScansThatEndedTogether(t *testing.T) {
 		w.g.Expect(w.read(f, "a", requested)).To(HaveLen(450), "the feed still answers for them")
 	}
 	w.g.Expect(w.pages()).To(Equal(3+3+1+1), "listed again once, then one empty page a poll")
+}
+
+// A reader that saved what an answer told it needs only later scans, and
+// the feed keeps no more than its readers still need: during a long round
+// it holds the scans of the last poll or so, not every scan of the round.
+func TestFinishedFeedKeepsOnlyWhatItsReadersHaveNotAcknowledged(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	requested := w.scanned("big", 450)
+	w.clk.Step(time.Minute) // past the overlap: a later walk need not list them again
+	a := types.NamespacedName{Namespace: "ns", Name: "a"}
+	first := w.readNews(f, "a", requested)
+	w.g.Expect(first.scans).To(HaveLen(450))
+	f.acknowledge(a, 1, first.upTo)
+
+	w.clk.Step(10 * time.Minute)
+	w.scanned("small", 10)
+	done := w.read(f, "a", requested)
+	w.g.Expect(done).To(HaveLen(10), "only the scans that ended after the acknowledged answer")
+	_, ok := done.get(imageKey{Namespace: "small", Name: "app", Tag: "v9"})
+	w.g.Expect(ok).To(BeTrue())
+
+	// A reader that has not acknowledged keeps the round's scans in the
+	// feed, for itself; once it has, and a is the only reader, they go.
+	w.g.Expect(w.read(f, "b", requested)).To(HaveLen(460))
+	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "b"}, 1, first.upTo)
+	w.clk.Step(time.Minute)
+	w.scanned("tiny", 1)
+	w.g.Expect(w.read(f, "b", requested)).To(HaveLen(11), "b's own news: small's 10 and tiny's 1")
+	w.g.Expect(len(f.images)).To(Equal(11), "the 450 acknowledged by both are gone")
+
+	// An acknowledgement is of one round: another reads from its start.
+	other := &scanv1.ScanRequest{Round: 2, RequestedAt: metav1.NewTime(requested)}
+	again, err := f.finished(context.Background(), a, other, w.clk)
+	w.g.Expect(err).NotTo(HaveOccurred())
+	w.g.Expect(again.scans).To(HaveLen(461))
 }

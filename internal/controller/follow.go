@@ -13,16 +13,17 @@ import (
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
-// listAll runs each filter's paged list and indexes the images.
-func listAll(ctx context.Context, c hss.Client, filters []hss.Filter) (map[imageKey]hss.Image, error) {
-	out := map[imageKey]hss.Image{}
+// listAll runs each filter's paged list and indexes the images' latest
+// scans, a page at a time.
+func listAll(ctx context.Context, c hss.Client, filters []hss.Filter) (scanIndex, error) {
+	out := scanIndex{}
 	for _, f := range filters {
-		images, err := c.ListImages(ctx, f)
+		err := c.EachImage(ctx, f, func(img hss.Image) error {
+			out.put(img)
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		for _, img := range images {
-			out[keyOfImage(img)] = img
 		}
 	}
 	return out, nil
@@ -84,7 +85,8 @@ func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*membe
 		if m.status.Round == round.Round {
 			continue
 		}
-		img, ok := p.finished[m.key]
+		img, ok := p.finished.get(m.key)
+
 		switch {
 		case !p.ownWalk:
 			if ok {
@@ -122,9 +124,29 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 	case err != nil:
 		return fromHSS(err)
 	default:
-		p.finished = done
+		p.finished, p.feed, p.upTo = done.scans, feed, done.upTo
 	}
 	return nil
+}
+
+// acknowledge tells the feed that the pass followed every member of its
+// round with the feed's answer and saved what it learnt, so that the next
+// read needs only later scans. A result waiting for its statistics is
+// saved with them, so a scan the pass learnt of but could not save yet is
+// asked for again. A pass that made reports again for members deleted from
+// outside acknowledges nothing: those heard nothing of the answer.
+func (r *ImageScanReconciler) acknowledge(p *pass) {
+	if p.restored > 0 {
+		r.feeds.forget(keyOf(p.obj))
+		return
+	}
+	if p.feed != nil && p.tally != nil {
+		upTo := p.upTo
+		if !p.unsavedFrom.IsZero() && p.unsavedFrom.Before(upTo) {
+			upTo = p.unsavedFrom
+		}
+		p.feed.acknowledge(keyOf(p.obj), p.round.Round, upTo)
+	}
 }
 
 // anyUnscanned: some member has no scan result in the round yet.
@@ -243,4 +265,17 @@ func (r *ImageScanReconciler) giveUpIfNeverStarted(m *member, img hss.Image, rou
 func (r *ImageScanReconciler) pollDelay(round *scanv1.ScanRequest) time.Duration {
 	since := r.Clock.Since(round.RequestedAt.Time)
 	return min(max(since/4, r.MinPoll), r.MaxPoll)
+}
+
+// noteUnsaved keeps the earliest end of a scan the round learnt of but has
+// not saved (a result is saved with its statistics), less the precision of
+// HSS's times, so that the feed answers for it again.
+func (p *pass) noteUnsaved(m *member) {
+	if p.round == nil || m.status.Round != p.round.Round || m.written.Round == p.round.Round || m.status.LastScanTime == nil {
+		return
+	}
+	at := m.status.LastScanTime.Add(-datePrecision)
+	if p.unsavedFrom.IsZero() || at.Before(p.unsavedFrom) {
+		p.unsavedFrom = at
+	}
 }

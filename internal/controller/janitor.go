@@ -37,11 +37,12 @@ type CacheSizes struct {
 	Credentials int
 	// CVEs: vulnerabilities whose CVEs are cached.
 	CVEs int
-	// Feeds: feeds of finished scans.
-	Feeds int
+	// Feeds: feeds of finished scans; FinishedScans: the scans they hold.
+	Feeds, FinishedScans int
 }
 
 // CacheSizes reports what the caches hold now.
 func (r *ImageScanReconciler) CacheSizes() CacheSizes {
-	return CacheSizes{Credentials: r.secrets.len(), CVEs: r.cves.len(), Feeds: r.feeds.len()}
+	feeds, scans := r.feeds.len()
+	return CacheSizes{Credentials: r.secrets.len(), CVEs: r.cves.len(), Feeds: feeds, FinishedScans: scans}
 }

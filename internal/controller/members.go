@@ -202,6 +202,7 @@ func (r *ImageScanReconciler) restoreMembers(ctx context.Context, p *pass) error
 	if len(lost) == 0 {
 		return nil
 	}
+	p.restored = len(lost)
 	if err := r.createReports(ctx, p.obj, lost); err != nil {
 		return err
 	}

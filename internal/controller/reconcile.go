@@ -59,7 +59,11 @@ func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 	if err != nil {
 		return err
 	}
-	return r.restoreMembers(ctx, p)
+	if err := r.restoreMembers(ctx, p); err != nil {
+		return err
+	}
+	r.acknowledge(p)
+	return nil
 }
 
 // work takes the round's members a page at a time: it follows their scans,
@@ -85,6 +89,7 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 		}
 		for _, m := range page {
 			t.add(m)
+			p.noteUnsaved(m)
 			if awaitingStatistics(m.status, t.round) || mode != scanv1.VulnerabilitiesNone && awaitingDetail(m.status, t.round) {
 				p.unread++
 			}

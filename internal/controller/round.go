@@ -26,9 +26,16 @@ type pass struct {
 	// finished holds the scans that ended since the round started, as the
 	// feed (or, for an overdue round, the ImageScan's own walk: ownWalk)
 	// showed them; heard says it was asked in this pass.
-	finished map[imageKey]hss.Image
+	finished scanIndex
 	ownWalk  bool
 	heard    bool
+	// feed answered finished, complete for scans that ended before upTo;
+	// unsavedFrom is the earliest end of a scan learnt but not yet saved;
+	// restored counts the members made again after the walk.
+	feed        *finishedFeed
+	upTo        time.Time
+	unsavedFrom time.Time
+	restored    int
 	// unread counts the members whose statistics or vulnerabilities are
 	// still to be read after the pass; cut says its HSS deadline ended it.
 	unread int

@@ -126,7 +126,7 @@ func (r *ImageScanReconciler) startRound(ctx, calls context.Context, p *pass, wh
 func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming bool) error {
 	round := p.round
 	req := batchScanRequest(p.obj.Spec)
-	var listed map[imageKey]hss.Image
+	var listed scanIndex
 	if resuming && round.Attempts > 0 {
 		var err error
 		if listed, err = listAll(ctx, p.client, followFilters(p.obj.Spec)); err != nil {
@@ -240,7 +240,7 @@ type evidence struct {
 // evidenceOf walks the round's members. A request over a selector may name
 // every member (hss.BatchScanRequest.Members), so its refs are the one
 // thing here that grows with the round; they are held for the call alone.
-func (r *ImageScanReconciler) evidenceOf(ctx context.Context, p *pass, listed map[imageKey]hss.Image, withRefs bool) (evidence, error) {
+func (r *ImageScanReconciler) evidenceOf(ctx context.Context, p *pass, listed scanIndex, withRefs bool) (evidence, error) {
 	round := p.round
 	ev := evidence{missing: map[imageKey]bool{}}
 	err := r.eachPage(ctx, p, func(page []*member) error {
@@ -252,7 +252,7 @@ func (r *ImageScanReconciler) evidenceOf(ctx context.Context, p *pass, listed ma
 			if withRefs {
 				ev.refs = append(ev.refs, hss.ImageRef{Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID})
 			}
-			img, ok := listed[m.key]
+			img, ok := listed.get(m.key)
 			switch {
 			case listed == nil, !ok:
 			case hss.InProgress(img.ScanStatus) || newScan(img, m.status, round):
