@@ -238,3 +238,37 @@ func TestFinishedFeedKeepsOnlyWhatItsReadersHaveNotAcknowledged(t *testing.T) {
 	w.g.Expect(err).NotTo(HaveOccurred())
 	w.g.Expect(again.scans).To(HaveLen(461))
 }
+
+// A pass that learnt of a scan it could not save yet acknowledges up to
+// that scan's end: the feed answers for it again, from what it kept, with
+// no walk from the round's start.
+func TestAnAcknowledgementUpToAnUnsavedScanKeepsItWithoutWalkingAgain(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	requested := w.scanned("big", 450)
+	w.clk.Step(time.Minute)
+	answer := w.readNews(f, "a", requested)
+	w.g.Expect(w.pages()).To(Equal(3))
+
+	// The pass saved every result but one, whose statistics are still to
+	// be read; it notes that scan as the feed's answer gave it.
+	round := roundAt(requested)
+	p := &pass{round: round}
+	img, ok := answer.scans.get(imageKey{Namespace: "big", Name: "app", Tag: "v3"})
+	w.g.Expect(ok).To(BeTrue())
+	for i, tag := range []string{"v1", "v2", "v3"} {
+		m := &member{key: imageKey{Namespace: "big", Name: "app", Tag: tag}}
+		m.status = resultOf(img, m.status, round.Round, scanv1.VulnerabilitiesSummary)
+		if i < 2 {
+			m.saved()
+		}
+		p.noteUnsaved(m)
+	}
+	w.g.Expect(p.unsavedFrom).To(Equal(img.LastScanAt))
+	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "a"}, round.Round, p.unsavedFrom)
+
+	again := w.read(f, "a", requested)
+	w.g.Expect(again).To(HaveLen(450), "the scans from the unsaved one's end on")
+	w.g.Expect(w.pages()).To(Equal(3+1), "one page for the news, none for what the feed kept")
+}

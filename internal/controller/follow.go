@@ -268,13 +268,14 @@ func (r *ImageScanReconciler) pollDelay(round *scanv1.ScanRequest) time.Duration
 }
 
 // noteUnsaved keeps the earliest end of a scan the round learnt of but has
-// not saved (a result is saved with its statistics), less the precision of
-// HSS's times, so that the feed answers for it again.
+// not saved (a result is saved with its statistics), so that the feed
+// answers for it again. It is the time the feed's answer gave, which the
+// feed keeps: reaching back further would have it walk everything again.
 func (p *pass) noteUnsaved(m *member) {
 	if p.round == nil || m.status.Round != p.round.Round || m.written.Round == p.round.Round || m.status.LastScanTime == nil {
 		return
 	}
-	at := m.status.LastScanTime.Add(-datePrecision)
+	at := m.status.LastScanTime.Time
 	if p.unsavedFrom.IsZero() || at.Before(p.unsavedFrom) {
 		p.unsavedFrom = at
 	}
