@@ -41,7 +41,7 @@ func init() {
 func main() {
 	var (
 		metricsAddr, probeAddr, defaultSecret string
-		leaderElectionNamespace               string
+		leaderElectionNamespace, pprofAddr    string
 		leaderElect, metricsSecure, http2     bool
 		defaults                              controller.Defaults
 		limits                                hss.LimitOptions
@@ -58,6 +58,7 @@ func main() {
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorisation.")
 	flag.BoolVar(&http2, "enable-http2", false, "Allow HTTP/2 on the metrics server (off: HTTP/2 rapid-reset mitigations).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of Go's profiling endpoints (/debug/pprof), for diagnosing memory and CPU; 0 disables them. Bind it to localhost: it has no authentication.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one manager reconciles.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; the pod's own namespace when empty, required outside a cluster.")
 	flag.StringVar(&defaults.Region, "hss-region", "", "Default Huawei Cloud region, e.g. ap-southeast-1.")
@@ -132,6 +133,7 @@ func main() {
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
+		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "imagescan.scan.hss.dev",
 		LeaderElectionNamespace:       leaderElectionNamespace,

@@ -60,6 +60,7 @@ type settings struct {
 	latency, peerPoll         time.Duration
 	minPoll, maxPoll          time.Duration
 	statsConcurrency          int
+	pprof                     string
 	timeout                   time.Duration
 	manager, workDir          string
 }
@@ -136,6 +137,7 @@ func run() error {
 	flag.DurationVar(&s.minPoll, "min-poll-interval", 5*time.Second, "the manager's --min-poll-interval")
 	flag.DurationVar(&s.maxPoll, "max-poll-interval", 30*time.Second, "the manager's --max-poll-interval")
 	flag.IntVar(&s.statsConcurrency, "stats-concurrency", 4, "the manager's --stats-concurrency: calls in flight for one ImageScan")
+	flag.StringVar(&s.pprof, "pprof", "", "the manager's --pprof-bind-address, e.g. 127.0.0.1:6060, to take its heap profile during a run")
 	flag.DurationVar(&s.timeout, "timeout", 30*time.Minute, "longest wait for one run")
 	verbose := flag.Bool("v", false, "show the sandbox's logs")
 	s.sizes = []int{1000, 10000, 100000}

@@ -89,6 +89,9 @@ func measure(s settings, spec runSpec) ([]result, error) {
 	if spec.backend != "" {
 		r.args = append(r.args, "--hss-backend="+spec.backend)
 	}
+	if s.pprof != "" {
+		r.args = append(r.args, "--pprof-bind-address="+s.pprof)
+	}
 	if r.mgr, err = startProcess(s.manager, r.kubeconfig, r.args); err != nil {
 		return nil, err
 	}
