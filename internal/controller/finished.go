@@ -170,7 +170,8 @@ const readerTTL = 10 * time.Minute
 // started after the round's request and after the reader's previous read:
 // each reader sees news on each read, and readers that come together share
 // one walk.
-func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, round *scanv1.ScanRequest, clk clock.PassiveClock) (news, error) {
+// A walk that started before notBefore (on our clock) is not taken either.
+func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, round *scanv1.ScanRequest, notBefore time.Time, clk clock.PassiveClock) (news, error) {
 	wait, cancel := context.WithTimeout(ctx, feedWait)
 	defer cancel()
 	if err := f.turn.Acquire(wait, 1); err != nil {
@@ -181,7 +182,7 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	}
 	defer f.turn.Release(1)
 	// The walk's bound is on HSS's clock; when the walk started is on ours.
-	since, requested := hssStart(round).Add(-finishedOverlap), round.RequestedAt.Time
+	since, requested := hssStart(round).Add(-finishedOverlap), later(round.RequestedAt.Time, notBefore)
 	now := clk.Now()
 	f.mu.Lock()
 	last, seen := f.readers[reader]

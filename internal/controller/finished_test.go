@@ -76,7 +76,7 @@ func (w *feedWorld) read(f *finishedFeed, reader string, requested time.Time) sc
 }
 
 func (w *feedWorld) readNews(f *finishedFeed, reader string, requested time.Time) news {
-	done, err := f.finished(context.Background(), types.NamespacedName{Namespace: "ns", Name: reader}, roundAt(requested), w.clk)
+	done, err := f.finished(context.Background(), types.NamespacedName{Namespace: "ns", Name: reader}, roundAt(requested), time.Time{}, w.clk)
 	w.g.Expect(err).NotTo(HaveOccurred())
 	return done
 }
@@ -131,7 +131,7 @@ func TestFinishedFeedServesConcurrentReadersWithOneWalk(t *testing.T) {
 			wg.Go(func() {
 				f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
 				reader := types.NamespacedName{Namespace: "ns", Name: fmt.Sprint("reader-", i)}
-				done, err := f.finished(context.Background(), reader, roundAt(requested), w.clk)
+				done, err := f.finished(context.Background(), reader, roundAt(requested), time.Time{}, w.clk)
 				sizes[i], errs[i] = len(done.scans), err
 			})
 		}
@@ -234,7 +234,7 @@ func TestFinishedFeedKeepsOnlyWhatItsReadersHaveNotAcknowledged(t *testing.T) {
 
 	// An acknowledgement is of one round: another reads from its start.
 	other := &scanv1.ScanRequest{Round: 2, RequestedAt: metav1.NewTime(requested)}
-	again, err := f.finished(context.Background(), a, other, w.clk)
+	again, err := f.finished(context.Background(), a, other, time.Time{}, w.clk)
 	w.g.Expect(err).NotTo(HaveOccurred())
 	w.g.Expect(again.scans).To(HaveLen(461))
 }

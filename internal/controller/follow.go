@@ -14,12 +14,14 @@ import (
 )
 
 // listAll runs each filter's paged list and indexes the images' latest
-// scans, a page at a time.
-func listAll(ctx context.Context, c hss.Client, filters []hss.Filter) (scanIndex, error) {
+// scans, a page at a time: those keep takes, or all when it is nil.
+func listAll(ctx context.Context, c hss.Client, filters []hss.Filter, keep func(hss.Image) bool) (scanIndex, error) {
 	out := scanIndex{}
 	for _, f := range filters {
 		err := c.EachImage(ctx, f, func(img hss.Image) error {
-			out.put(img)
+			if keep == nil || keep(img) {
+				out.put(img)
+			}
 			return nil
 		})
 		if err != nil {
@@ -64,12 +66,15 @@ func listKeys(ctx context.Context, c hss.Client, filters []hss.Filter) (keySet, 
 // follow records each member of page whose scan ended since the round
 // started.
 //
-// Until StartTimeout after HSS accepted the round, it reads the feed of
-// finished scans of its client and image type (finished.go), which one walk
-// serves for every ImageScan. After that it walks the ImageScan's own
-// images, because only a full walk shows an image that never started or
-// is gone. Either is asked once per pass, at the first page with a member
-// still to hear of; the feed's answer is shared and never changed.
+// It reads the feed of finished scans of its client and image type
+// (finished.go), which one walk serves for every ImageScan. From
+// StartTimeout after HSS accepted the round it also walks the ImageScan's
+// own images first, because only a full walk shows an image that never
+// started or is gone; it keeps only the images whose scan has not ended in
+// the round (the feed, read after it, has the others), so that it holds the
+// stragglers, not the round. Both are asked once per pass, at the first page
+// with a member still to hear of; the feed's answer is shared and never
+// changed.
 func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*member) error {
 	if phaseOf(p.round) != phaseScanning || p.sent || !anyUnscanned(page, p.round.Round) {
 		return nil
@@ -85,39 +90,43 @@ func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*membe
 		if m.status.Round == round.Round {
 			continue
 		}
-		img, ok := p.finished.get(m.key)
-
+		done, ended := p.finished.get(m.key)
+		if ended {
+			observe(m, done, round, detailOf(p.obj.Spec))
+		}
+		if !p.ownWalk || m.status.Round == round.Round {
+			continue
+		}
+		img, listed := p.unfinished.get(m.key)
 		switch {
-		case !p.ownWalk:
-			if ok {
-				observe(m, img, round, detailOf(p.obj.Spec))
-			}
-		case !ok:
-			m.status = scanv1.ImageReportStatus{Round: round.Round, ScanStatus: scanv1.ScanStatusNotFound, Message: "HSS no longer lists this image"}
-		default:
-			observe(m, img, round, detailOf(p.obj.Spec))
+		case listed:
 			r.giveUpIfNeverStarted(m, img, round)
 			if m.status.Round != round.Round && r.pastDeadline(p.obj, round) {
 				m.status = unfinished(img, round, timeoutOf(p.obj))
 			}
+		case !ended && p.feed != nil:
+			// Neither unfinished when walked nor ended in the feed read
+			// after it: HSS does not list it.
+			m.status = scanv1.ImageReportStatus{Round: round.Round, ScanStatus: scanv1.ScanStatusNotFound, Message: "HSS no longer lists this image"}
 		}
 	}
 	return nil
 }
 
-// hearFinished asks the feed, or for an overdue round the ImageScan's own
-// walk, which scans ended.
+// hearFinished walks an overdue round's own unfinished images, then asks
+// the feed which scans ended, from a walk that started after that one.
 func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
+	var walked time.Time
 	if r.overdue(p.round) {
-		listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec))
+		walked = r.Clock.Now()
+		listed, err := listAll(ctx, p.client, followFilters(p.obj.Spec), func(img hss.Image) bool { return !endedInRound(img, p.round) })
 		if err != nil {
 			return fromHSS(err)
 		}
-		p.finished, p.ownWalk = listed, true
-		return nil
+		p.unfinished, p.ownWalk = listed, true
 	}
 	feed := r.feeds.feed(p.client, hss.Filter{ImageType: string(p.obj.Spec.ImageType)}, r.Clock.Now())
-	done, err := feed.finished(ctx, keyOf(p.obj), p.round, r.Clock)
+	done, err := feed.finished(ctx, keyOf(p.obj), p.round, walked, r.Clock)
 	switch {
 	case errors.Is(err, errFeedBusy):
 		// No news this time; the next poll asks again.
@@ -127,6 +136,11 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 		p.finished, p.feed, p.upTo = done.scans, feed, done.upTo
 	}
 	return nil
+}
+
+// endedInRound: img's scan ended after the round started on HSS's clock.
+func endedInRound(img hss.Image, round *scanv1.ScanRequest) bool {
+	return hss.Terminal(img.ScanStatus) && !img.LastScanAt.IsZero() && !img.LastScanAt.Before(hssStart(round).Add(-datePrecision))
 }
 
 // acknowledge tells the feed that the pass followed every member of its

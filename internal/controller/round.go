@@ -24,11 +24,13 @@ type pass struct {
 	// started: the round began in this pass.
 	started bool
 	// finished holds the scans that ended since the round started, as the
-	// feed (or, for an overdue round, the ImageScan's own walk: ownWalk)
-	// showed them; heard says it was asked in this pass.
-	finished scanIndex
-	ownWalk  bool
-	heard    bool
+	// feed showed them; for an overdue round, unfinished holds the
+	// ImageScan's own images whose scan had not ended (ownWalk). heard says
+	// they were asked in this pass.
+	finished   scanIndex
+	unfinished scanIndex
+	ownWalk    bool
+	heard      bool
 	// feed answered finished, complete for scans that ended before upTo;
 	// unsavedFrom is the earliest end of a scan learnt but not yet saved;
 	// restored counts the members made again after the walk.

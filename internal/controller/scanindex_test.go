@@ -6,7 +6,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
@@ -55,4 +57,28 @@ func TestAScanIndexKeepsKeysThatJoinAlikeApart(t *testing.T) {
 	g.Expect(img.ScanStatus).To(Equal(hss.StatusFailed))
 	_, ok = x.get(imageKey{Namespace: "a", Name: "b/c", Tag: "v1", InstanceID: "ins-1"})
 	g.Expect(ok).To(BeFalse())
+}
+
+// An overdue round's own walk keeps the images whose scan has not ended in
+// the round: those the feed does not answer for.
+func TestAnOverdueWalkKeepsOnlyTheScansNotEndedInTheRound(t *testing.T) {
+	start := time.Date(2026, 12, 6, 22, 0, 0, 0, time.UTC)
+	hssStart := metav1.NewTime(start)
+	round := &scanv1.ScanRequest{Round: 2, RequestedAt: hssStart, HSSRequestedAt: &hssStart}
+	for _, tc := range []struct {
+		name  string
+		img   hss.Image
+		ended bool
+	}{
+		{"scanned in the round", hss.Image{ScanStatus: hss.StatusSuccess, LastScanAt: start.Add(time.Minute)}, true},
+		{"failed in the round", hss.Image{ScanStatus: hss.StatusFailed, LastScanAt: start.Add(time.Minute)}, true},
+		{"ended within the precision of HSS's clock", hss.Image{ScanStatus: hss.StatusSuccess, LastScanAt: start.Add(-datePrecision / 2)}, true},
+		{"scanned before the round", hss.Image{ScanStatus: hss.StatusSuccess, LastScanAt: start.Add(-time.Hour)}, false},
+		{"scanning again after a scan in the round", hss.Image{ScanStatus: "scanning", LastScanAt: start.Add(time.Minute)}, false},
+		{"never scanned", hss.Image{ScanStatus: "unscan"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			NewWithT(t).Expect(endedInRound(tc.img, round)).To(Equal(tc.ended))
+		})
+	}
 }

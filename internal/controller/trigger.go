@@ -129,7 +129,7 @@ func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming
 	var listed scanIndex
 	if resuming && round.Attempts > 0 {
 		var err error
-		if listed, err = listAll(ctx, p.client, followFilters(p.obj.Spec)); err != nil {
+		if listed, err = listAll(ctx, p.client, followFilters(p.obj.Spec), nil); err != nil {
 			return fromHSS(err)
 		}
 	}
