@@ -127,8 +127,10 @@ type finishedFeed struct {
 	// queued behind a walk takes its answer instead of walking again.
 	turn *semaphore.Weighted
 
-	mu      sync.Mutex // guards read and readers, which forget also touches, and images' replacement
-	read    time.Time
+	mu   sync.Mutex // guards read and readers, which forget also touches, and images' replacement
+	read time.Time
+	// readers has one entry per ImageScan that reads this feed: forget
+	// drops it when the ImageScan goes, and the feed goes when idle.
 	readers map[types.NamespacedName]reading
 
 	walks    uint64
