@@ -138,12 +138,13 @@ type ImageReportStatus struct {
 // and CVEs, stays far below etcd's limit.
 const MaxReportVulnerabilitiesBytes = 256 << 10
 
-// Severity is how urgently HSS says to repair a vulnerability.
-// +kubebuilder:validation:Enum=High;Medium;Low
+// Severity is HSS's rating of a vulnerability.
+// +kubebuilder:validation:Enum=Critical;High;Medium;Low
 type Severity string
 
 const (
-	SeverityHigh   Severity = "High"
+	SeverityCritical Severity = "Critical"
+	SeverityHigh     Severity = "High"
 	SeverityMedium Severity = "Medium"
 	SeverityLow    Severity = "Low"
 )
@@ -152,9 +153,16 @@ const (
 type Vulnerability struct {
 	// ID is HSS's vul_id.
 	ID string `json:"id"`
-	// Severity is HSS's repair_necessity: immediate_repair is High,
-	// delay_repair Medium, not_needed_repair Low.
+	// Severity is the catalogue's severity_level; for a vulnerability the
+	// catalogue does not list, HSS's repair_necessity: immediate_repair is
+	// High, delay_repair Medium, not_needed_repair Low.
 	Severity Severity `json:"severity"`
+	// Title is the catalogue's short name of the vulnerability.
+	// +optional
+	Title string `json:"title,omitempty"`
+	// CVSS is the highest CVSS score of its CVEs, e.g. 9.8.
+	// +optional
+	CVSS string `json:"cvss,omitempty"`
 	// Package is the affected software (app_name) and Version its version.
 	// +optional
 	Package string `json:"package,omitempty"`
@@ -186,9 +194,6 @@ type CVE struct {
 	// CVSS is the CVSS score, e.g. 9.8.
 	// +optional
 	CVSS string `json:"cvss,omitempty"`
-	// Published is when the CVE was published.
-	// +optional
-	Published *metav1.Time `json:"published,omitempty"`
 }
 
 // +kubebuilder:object:root=true
@@ -201,6 +206,7 @@ type CVE struct {
 // +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.filesCount`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`
 // +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.findings.vulnerabilities`
+// +kubebuilder:printcolumn:name="Critical",type=integer,JSONPath=`.status.findings.severities.critical`
 // +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.findings.severities.high`
 // +kubebuilder:printcolumn:name="Medium",type=integer,JSONPath=`.status.findings.severities.medium`
 // +kubebuilder:printcolumn:name="Low",type=integer,JSONPath=`.status.findings.severities.low`

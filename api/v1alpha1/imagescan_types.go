@@ -26,11 +26,13 @@ const (
 	// carries: no extra call.
 	VulnerabilitiesNone VulnerabilityDetail = "None"
 	// VulnerabilitiesSummary counts each image's vulnerabilities by
-	// severity: ceil(count/200) calls for an image with any.
+	// severity: ceil(count/200) calls for an image with any (three for a
+	// list over 2,000), and a catalogue call per distinct vulnerability,
+	// shared by every image and round of the identity.
 	VulnerabilitiesSummary VulnerabilityDetail = "Summary"
-	// VulnerabilitiesDetails also keeps each vulnerability in the image's
-	// report, with its CVEs: one more call per distinct vulnerability,
-	// shared by every image and round of the manager's identity.
+	// VulnerabilitiesDetails also keeps each vulnerability with its CVEs
+	// and CVSS score, in the image's OpenReports Report where the cluster
+	// serves openreports.io, else in its ImageReport.
 	VulnerabilitiesDetails VulnerabilityDetail = "Details"
 )
 
@@ -210,6 +212,7 @@ type ImageReference struct {
 // +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.summary.totalFiles`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.summary.totalSize`
 // +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.summary.vulnerabilities`
+// +kubebuilder:printcolumn:name="Critical",type=integer,JSONPath=`.status.summary.severities.critical`
 // +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.summary.severities.high`
 // +kubebuilder:printcolumn:name="Malicious",type=integer,JSONPath=`.status.summary.maliciousFiles`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

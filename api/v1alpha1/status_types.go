@@ -226,21 +226,46 @@ type Findings struct {
 	Severities *Severities `json:"severities,omitempty"`
 }
 
-// Severities count vulnerabilities by how urgently HSS says to repair them.
+// Severities count vulnerabilities by HSS's severity. An image's list of
+// up to 2,000 entries is read whole and each entry rated as HSS's
+// vulnerability catalogue rates it (severity_level, with Critical); a
+// longer list is counted by repair necessity in three calls, its Critical
+// entries among High, and basis says so.
 type Severities struct {
-	// High: HSS's immediate_repair.
+	// Critical: the catalogue's Critical.
+	// +optional
+	Critical int64 `json:"critical"`
+	// High: the catalogue's High, or immediate_repair.
 	High int64 `json:"high"`
-	// Medium: delay_repair.
+	// Medium: the catalogue's Medium, or delay_repair.
 	Medium int64 `json:"medium"`
-	// Low: not_needed_repair.
+	// Low: the catalogue's Low, or not_needed_repair.
 	Low int64 `json:"low"`
+	// Basis is what the counts follow: Catalogue, or RepairNecessity for
+	// a list too long to rate entry by entry. A sum over images is
+	// RepairNecessity when any of its images' is.
+	// +optional
+	Basis SeverityBasis `json:"basis,omitempty"`
 }
+
+// SeverityBasis is what a count of severities follows.
+// +kubebuilder:validation:Enum=Catalogue;RepairNecessity
+type SeverityBasis string
+
+const (
+	BasisCatalogue       SeverityBasis = "Catalogue"
+	BasisRepairNecessity SeverityBasis = "RepairNecessity"
+)
 
 // Add sums two counts of severities.
 func (s *Severities) Add(o Severities) {
+	s.Critical += o.Critical
 	s.High += o.High
 	s.Medium += o.Medium
 	s.Low += o.Low
+	if s.Basis == "" || o.Basis == BasisRepairNecessity {
+		s.Basis = o.Basis
+	}
 }
 
 // ScanStatusNotFound marks an image HSS does not list.

@@ -263,23 +263,19 @@ func benchSizes(s settings) error {
 }
 
 const detailHeader = "| Vulnerabilities | Images | Time to Ready (bound) | HSS calls (fewest) | List pages | Statistics | " +
-	"Vulnerability pages (fewest) | CVE calls (fewest: distinct) | API writes (fewest) | Reports | Manager RSS | Manager CPU |\n" +
+	"Vulnerability pages (fewest) | Catalogue calls (fewest: distinct) | API writes (fewest) | Reports | Manager RSS | Manager CPU |\n" +
 	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func detailRow(s settings, mode scanv1.VulnerabilityDetail, res result) string {
 	m := minimumOf(1, s.images, false, s.rate(1), s.burst(1), s.queueDelay, s.scanDuration)
-	cves := res.distinctVulns
-	if mode != scanv1.VulnerabilitiesDetails {
-		cves = 0
+	lookups := res.distinctVulns
+	if mode == scanv1.VulnerabilitiesNone {
+		lookups = 0
 	}
-	// A list on one page is one call. A longer one costs its first page and
-	// then, with Summary, a count of two repair necessities (the third is
-	// the rest); with Details, at least a page of each necessity.
-	perLong := map[scanv1.VulnerabilityDetail]int{scanv1.VulnerabilitiesSummary: 3, scanv1.VulnerabilitiesDetails: 4}[mode]
-	m = m.withDetail(res.shortLists+perLong*res.longLists, cves)
+	m = m.withDetail(res.detailPages, lookups)
 	return fmt.Sprintf("| %s | %d | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |", mode, s.images,
 		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpListImages], res.ok[simulator.OpFileStats],
-		of(res.ok[simulator.OpVulnerabilities], m.detailPages), of(res.ok[simulator.OpCVEs], m.cves),
+		of(res.ok[simulator.OpVulnerabilities], m.detailPages), of(res.ok[simulator.OpCatalogue], m.lookups),
 		of(res.api.total(), m.apiWrites), reportsCell(res), mib(res.rss), seconds(res.cpu))
 }
 

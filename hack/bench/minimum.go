@@ -23,14 +23,14 @@ import (
 type minimum struct {
 	batchScans, listPages, stats, writes, apiWrites int
 	// detailPages are the pages of the images' vulnerability lists
-	// (ceil(count/200) for each image with any), cves one call per
+	// (detailNeeds), lookups one catalogue call per
 	// distinct vulnerability: the findings' detail.
-	detailPages, cves int
-	time              time.Duration
-	after             int // calls that can only come once the scans end
-	quota             float64
-	burst             int
-	queue, scan       time.Duration
+	detailPages, lookups int
+	time                 time.Duration
+	after                int // calls that can only come once the scans end
+	quota                float64
+	burst                int
+	queue, scan          time.Duration
 }
 
 func minimumOf(objects, imagesEach int, rescan bool, quota float64, burst int, queue, scan time.Duration) minimum {
@@ -65,15 +65,15 @@ func (m minimum) bound() time.Duration {
 }
 
 // withDetail adds the findings' detail: it comes after the scans too.
-func (m minimum) withDetail(pages, cves int) minimum {
+func (m minimum) withDetail(pages, lookups int) minimum {
 	extra := m.time - m.bound()
-	m.detailPages, m.cves = pages, cves
-	m.after += pages + cves
+	m.detailPages, m.lookups = pages, lookups
+	m.after += pages + lookups
 	m.time = m.bound() + extra
 	return m
 }
 
-func (m minimum) calls() int { return m.batchScans + m.listPages + m.stats + m.detailPages + m.cves }
+func (m minimum) calls() int { return m.batchScans + m.listPages + m.stats + m.detailPages + m.lookups }
 
 func ratio(got, least int) float64 {
 	if least == 0 {

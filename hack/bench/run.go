@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 	"github.com/hss-dev/imagescan-operator/internal/sandbox"
 )
@@ -47,14 +48,14 @@ type result struct {
 	writes         int
 	api            apiWrites
 	reports, bytes int
-	// shortLists and longLists count the images whose vulnerability list
-	// fits on one page and those whose list does not; distinctVulns the
+	// detailPages are the fewest pages of the images' vulnerability lists;
+	// distinctVulns the
 	// distinct vulnerabilities: what the findings' detail needs at least.
-	shortLists, longLists, distinctVulns int
-	rss                                  uint64
-	cpu                                  time.Duration
-	objectSize                           int
-	restartAt, resume                    time.Duration
+	detailPages, distinctVulns int
+	rss                        uint64
+	cpu                        time.Duration
+	objectSize                 int
+	restartAt, resume          time.Duration
 }
 
 // sandboxRun is a sandbox with a manager process.
@@ -223,7 +224,7 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 		return res, err
 	}
 	res.reports-- // the warm-up's
-	res.shortLists, res.longLists, res.distinctVulns = detailNeeds(r.sb.Simulator, spec.images)
+	res.detailPages, res.distinctVulns = detailNeeds(r.sb.Simulator, spec.images, detailOf(spec.objects))
 	for _, o := range spec.objects {
 		got := &scanv1.ImageScan{}
 		if err := r.c.Get(ctx, client.ObjectKeyFromObject(o), got); err != nil {
@@ -238,24 +239,52 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 	return res, nil
 }
 
-// detailNeeds counts the images whose vulnerability list fits on one page
-// (short) and those whose list does not (long), and the distinct
-// vulnerabilities in them, from the simulator's own lists.
-func detailNeeds(sim *simulator.Server, images []simulator.Image) (short, long, distinct int) {
+// detailOf is the vulnerability detail the run's ImageScans ask for.
+func detailOf(objs []*scanv1.ImageScan) scanv1.VulnerabilityDetail {
+	if len(objs) == 0 || objs[0].Spec.Vulnerabilities == "" {
+		return scanv1.VulnerabilitiesSummary
+	}
+	return objs[0].Spec.Vulnerabilities
+}
+
+// detailNeeds counts, from the simulator's own lists, the fewest pages of
+// the images' vulnerability lists and the distinct vulnerabilities to look
+// up in the catalogue. A list on one page is one call. A list of up to
+// hss.MaxWholeList entries costs its first page and then every page of
+// each repair necessity, as every entry is rated. A longer one costs, with
+// Summary, its first page and a count of two necessities (the third is the
+// rest); with Details, at least a page of each necessity. Only the entries
+// of whole lists are sure to be looked up.
+func detailNeeds(sim *simulator.Server, images []simulator.Image, mode scanv1.VulnerabilityDetail) (pages, distinct int) {
 	seen := map[string]bool{}
 	for _, img := range images {
 		got, ok := sim.Lookup(img.Type, img.Namespace, img.Name, img.Tag)
-		switch {
-		case !ok || got.Vulnerabilities == 0:
+		if !ok || got.Vulnerabilities == 0 {
 			continue
-		case got.Vulnerabilities <= 200:
-			short++
-		default:
-			long++
 		}
-		for _, v := range sim.Vulnerabilities(got) {
+		list := sim.Vulnerabilities(got)
+		switch n := len(list); {
+		case n <= hss.PageSize:
+			pages++
+		case n <= hss.MaxWholeList:
+			per := map[string]int{}
+			for _, v := range list {
+				per[*v.RepairNecessity]++
+			}
+			pages++
+			for _, k := range per {
+				pages += (k + hss.PageSize - 1) / hss.PageSize
+			}
+		case mode == scanv1.VulnerabilitiesSummary:
+			pages += 3
+			continue
+		default:
+			pages += 4
+			continue
+		}
+		for _, v := range list {
 			seen[*v.VulId] = true
 		}
 	}
-	return short, long, len(seen)
+	return pages, len(seen)
 }

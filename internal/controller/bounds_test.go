@@ -43,9 +43,11 @@ func TestAVeryLongVulnerabilityListIsCountedExactlyWithinTheReportsBound(t *test
 			obj := h.readyInRound("long", 1)
 
 			img, _ := h.sim.Lookup(simulator.TypePrivate, "legacy", "monolith", "v0")
-			var want scanv1.Severities
+			// Too long to rate entry by entry: counted by repair necessity.
+			want := scanv1.Severities{Basis: scanv1.BasisRepairNecessity}
 			for _, v := range h.sim.Vulnerabilities(img) {
-				count(&want, severityOfRepair[*v.RepairNecessity])
+				count(&want, map[string]scanv1.Severity{
+					"immediate_repair": scanv1.SeverityHigh, "delay_repair": scanv1.SeverityMedium}[*v.RepairNecessity])
 			}
 			rep := h.reports(h.g, "long")["legacy/monolith:v0"]
 			h.g.Expect(rep.Status.Findings.Severities).To(HaveValue(Equal(want)))
@@ -63,7 +65,7 @@ func TestAVeryLongVulnerabilityListIsCountedExactlyWithinTheReportsBound(t *test
 			h.g.Expect(err).NotTo(HaveOccurred())
 			h.g.Expect(len(data)).To(BeNumerically("<=", scanv1.MaxReportVulnerabilitiesBytes))
 			for _, v := range rep.Status.Vulnerabilities {
-				h.g.Expect(v.Severity).To(Equal(scanv1.SeverityHigh), "the most urgent fill the report")
+				h.g.Expect(v.Severity).To(BeElementOf(scanv1.SeverityCritical, scanv1.SeverityHigh), "the most urgent fill the report")
 			}
 			h.g.Expect(calls).To(BeNumerically("<=", 1+(kept+199)/200+1+1), "pages stop once the report is full")
 		})

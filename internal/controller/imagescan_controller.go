@@ -123,10 +123,10 @@ type ImageScanReconciler struct {
 	Tenancy   Tenancy
 	Options
 
-	stats   statsCache
-	secrets secretCache
-	feeds   finishedFeeds
-	cves    cveCache
+	stats     statsCache
+	secrets   secretCache
+	feeds     finishedFeeds
+	catalogue catalogueCache
 }
 
 // credentialsIndex indexes ImageScans by the Secret they read credentials

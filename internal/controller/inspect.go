@@ -22,11 +22,12 @@ func detailOf(spec scanv1.ImageScanSpec) scanv1.VulnerabilityDetail {
 // inspect reads, after the statistics and through the same limiter, the
 // vulnerabilities of the members of ms whose scan succeeded in this round
 // (fanOut): their counts by severity (Summary), and the most urgent entries
-// with their CVEs, as many as a report holds (Details). The client counts a
-// list of any length without holding it. A member without vulnerabilities
-// needs no call (resultOf). A failed read is counted on the report, like a
-// statistics failure, at most MaxStatisticsAttempts times; a failed CVE
-// lookup leaves its entries without CVEs.
+// as many as a report holds (Details). Each entry of a list HSS hands over
+// whole is rated by the catalogue (rateEntries); a longer list is counted
+// by repair necessity. A member without vulnerabilities needs no call
+// (resultOf). A failed read, a catalogue lookup's included, is counted on
+// the report like a statistics failure, at most MaxStatisticsAttempts
+// times, and read again on a later pass.
 func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass, ms []*member) error {
 	mode := detailOf(p.obj.Spec)
 	if mode == scanv1.VulnerabilitiesNone {
@@ -39,18 +40,20 @@ func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass, ms []*member
 			calls = append(calls, m)
 		}
 	}
+	now := r.Clock.Now()
 	return r.fanOut(ctx, calls, func(ctx context.Context, m *member) (func(), error) {
 		img := hss.Image{ImageType: imageType, ImageID: m.status.ImageID, Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID}
-		var kept keptVulnerabilities
-		var keep func(hss.Vulnerability) bool
+		rated := ratedList{lookUp: func(v hss.Vulnerability) (catalogued, error) {
+			return r.catalogue.lookUp(ctx, p.client, v, now)
+		}}
 		if mode == scanv1.VulnerabilitiesDetails {
-			keep = kept.add
+			rated.kept = &keptVulnerabilities{}
 		}
-		counts, err := p.client.Vulnerabilities(ctx, img, keep)
-		if err == nil && mode == scanv1.VulnerabilitiesDetails {
-			r.addCVEs(ctx, p.client, kept.entries)
+		counts, err := p.client.Vulnerabilities(ctx, img, rated.add)
+		if err == nil {
+			err = rated.err
 		}
-		return func() { setDetail(&m.status, mode, counts, kept.entries) }, err
+		return func() { setDetail(&m.status, mode, rated.severities(counts), rated.entries()) }, err
 	}, func(m *member, err error) { recordDetailFailure(&m.status, err) })
 }
 
@@ -60,8 +63,12 @@ func awaitingDetail(s scanv1.ImageReportStatus, round int64) bool {
 	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.Detail == "" && s.DetailAttempts < scanv1.MaxStatisticsAttempts
 }
 
-// severityOf maps HSS's repair necessity; anything else counts as low.
-func severityOf(repair string) scanv1.Severity {
+// severityOf is the catalogue's severity of an entry, else its repair
+// necessity's; anything else counts as low.
+func severityOf(e catalogued, repair string) scanv1.Severity {
+	if e.severity != "" {
+		return e.severity
+	}
 	switch repair {
 	case hss.RepairImmediate:
 		return scanv1.SeverityHigh
@@ -71,44 +78,125 @@ func severityOf(repair string) scanv1.Severity {
 	return scanv1.SeverityLow
 }
 
-var severityRank = map[scanv1.Severity]int{scanv1.SeverityHigh: 0, scanv1.SeverityMedium: 1, scanv1.SeverityLow: 2}
+var severityRank = map[scanv1.Severity]int{scanv1.SeverityCritical: 0, scanv1.SeverityHigh: 1, scanv1.SeverityMedium: 2, scanv1.SeverityLow: 3}
 
-// keptVulnerabilities gathers entries as the client hands them over, most
-// urgent first, until MaxReportVulnerabilitiesBytes is full: it owns at
-// most a report's worth of entries, however long the image's list.
+// ratedList counts an image's entries by their catalogue severity as the
+// client hands them over, and with Details keeps the most urgent. It
+// rates only a list handed over whole: the counts of a longer one follow
+// repair necessity, and its entries are kept while the report has room.
+type ratedList struct {
+	lookUp func(hss.Vulnerability) (catalogued, error)
+	kept   *keptVulnerabilities // nil unless Details
+	counts scanv1.Severities
+	rated  int64
+	err    error
+}
+
+func (l *ratedList) add(v hss.Vulnerability, whole bool) bool {
+	if !whole && l.kept == nil {
+		return false // Summary of a long list: the counts need no entry
+	}
+	e, err := l.lookUp(v)
+	if err != nil {
+		l.err = err
+		return false
+	}
+	sev := severityOf(e, v.RepairNecessity)
+	if whole {
+		*severityCount(&l.counts, sev)++
+		l.rated++
+	}
+	if l.kept == nil {
+		return true
+	}
+	return l.kept.add(v, e, sev) || whole
+}
+
+// severities are the image's counts: by the catalogue when every entry
+// was rated, else by repair necessity.
+func (l *ratedList) severities(c hss.VulnerabilityCounts) scanv1.Severities {
+	if l.rated == c.Total() {
+		s := l.counts
+		s.Basis = scanv1.BasisCatalogue
+		return s
+	}
+	return scanv1.Severities{High: c.Immediate, Medium: c.Delay, Low: c.NotNeeded, Basis: scanv1.BasisRepairNecessity}
+}
+
+func (l *ratedList) entries() []scanv1.Vulnerability {
+	if l.kept == nil {
+		return nil
+	}
+	return l.kept.entries
+}
+
+func severityCount(s *scanv1.Severities, sev scanv1.Severity) *int64 {
+	switch sev {
+	case scanv1.SeverityCritical:
+		return &s.Critical
+	case scanv1.SeverityHigh:
+		return &s.High
+	case scanv1.SeverityMedium:
+		return &s.Medium
+	}
+	return &s.Low
+}
+
+// keptVulnerabilities keeps the most urgent entries that fit in
+// MaxReportVulnerabilitiesBytes as the client hands them over: when full,
+// an entry more urgent than the least urgent kept takes its place. It owns
+// at most a report's worth of entries, however long the image's list.
 type keptVulnerabilities struct {
 	entries []scanv1.Vulnerability
 	used    int
 }
 
-func (k *keptVulnerabilities) add(v hss.Vulnerability) bool {
+// add keeps v if it fits or outranks what is kept; false when it did not.
+func (k *keptVulnerabilities) add(v hss.Vulnerability, c catalogued, sev scanv1.Severity) bool {
 	e := scanv1.Vulnerability{
-		ID: v.ID, Severity: severityOf(v.RepairNecessity), Package: v.App, Version: v.Version, Path: v.Path,
-		Layer: v.Position, Description: v.Description, Solution: v.Solution, URL: v.URL,
+		ID: v.ID, Severity: sev, Title: c.title, CVSS: score(c.cvss), Package: v.App, Version: v.Version, Path: v.Path,
+		Layer: v.Position, Description: v.Description, Solution: v.Solution, URL: v.URL, CVEs: c.cves,
 	}
 	size := entryBytes(e)
-	if k.used+size > scanv1.MaxReportVulnerabilitiesBytes {
-		return false
+	for k.used+size > scanv1.MaxReportVulnerabilitiesBytes {
+		worst := k.leastUrgent()
+		if worst < 0 || severityRank[k.entries[worst].Severity] <= severityRank[sev] {
+			return false
+		}
+		k.used -= entryBytes(k.entries[worst])
+		k.entries = slices.Delete(k.entries, worst, worst+1)
 	}
 	k.used += size
 	k.entries = append(k.entries, e)
 	return true
 }
 
+// leastUrgent is the index of the last kept entry of the lowest severity;
+// -1 when none is kept.
+func (k *keptVulnerabilities) leastUrgent() int {
+	worst := -1
+	for i, e := range k.entries {
+		if worst < 0 || severityRank[e.Severity] >= severityRank[k.entries[worst].Severity] {
+			worst = i
+		}
+	}
+	return worst
+}
+
 // entryBytes is what an entry adds to the report's JSON list.
 func entryBytes(e scanv1.Vulnerability) int {
-	b, _ := json.Marshal(e) // cannot fail: strings and times
+	b, _ := json.Marshal(e) // cannot fail: strings
 	return len(b) + 1
 }
 
 // setDetail writes what the vulnerability list said into the report: the
 // counts by severity, and with Details the entries kept, highest severity
 // first, as many as MaxReportVulnerabilitiesBytes holds with their CVEs.
-func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, counts hss.VulnerabilityCounts, entries []scanv1.Vulnerability) {
+func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, counts scanv1.Severities, entries []scanv1.Vulnerability) {
 	if s.Findings == nil {
 		s.Findings = &scanv1.Findings{}
 	}
-	s.Findings.Severities = &scanv1.Severities{High: counts.Immediate, Medium: counts.Delay, Low: counts.NotNeeded}
+	s.Findings.Severities = &counts
 	s.Detail, s.DetailAttempts = mode, 0
 	if s.StatisticsAttempts == 0 {
 		s.Message = "" // a failed read before this one said so here
@@ -138,7 +226,8 @@ func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, cou
 		used += size
 		s.Vulnerabilities = append(s.Vulnerabilities, e)
 	}
-	s.VulnerabilitiesOmitted = int32(min(counts.Total()-int64(len(s.Vulnerabilities)), 1<<31-1))
+	total := counts.Critical + counts.High + counts.Medium + counts.Low
+	s.VulnerabilitiesOmitted = int32(min(max(0, total-int64(len(s.Vulnerabilities))), 1<<31-1))
 }
 
 // recordDetailFailure counts a failed read of an image's vulnerabilities.

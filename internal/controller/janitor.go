@@ -26,7 +26,7 @@ func (r *ImageScanReconciler) janitor(ctx context.Context) error {
 
 func (r *ImageScanReconciler) sweep(ctx context.Context) {
 	now := r.Clock.Now()
-	r.cves.sweep(now)
+	r.catalogue.sweep(now)
 	r.feeds.sweep(now)
 	r.secrets.sweep(ctx, r.Client, now)
 }
@@ -35,8 +35,8 @@ func (r *ImageScanReconciler) sweep(ctx context.Context) {
 type CacheSizes struct {
 	// Credentials: parsed Secrets.
 	Credentials int
-	// CVEs: vulnerabilities whose CVEs are cached.
-	CVEs int
+	// Catalogue: vulnerabilities whose catalogue entries are cached.
+	Catalogue int
 	// Feeds: feeds of finished scans; FinishedScans: the scans they hold.
 	Feeds, FinishedScans int
 }
@@ -44,5 +44,5 @@ type CacheSizes struct {
 // CacheSizes reports what the caches hold now.
 func (r *ImageScanReconciler) CacheSizes() CacheSizes {
 	feeds, scans := r.feeds.len()
-	return CacheSizes{Credentials: r.secrets.len(), CVEs: r.cves.len(), Feeds: feeds, FinishedScans: scans}
+	return CacheSizes{Credentials: r.secrets.len(), Catalogue: r.catalogue.len(), Feeds: feeds, FinishedScans: scans}
 }

@@ -34,7 +34,7 @@ var (
 	backendGauge = objectGauge("imagescan_backend",
 		"1 for the family of HSS calls that serves the ImageScan (batch-scan or tasks).", "backend")
 	vulnerabilitiesGauge = objectGauge("imagescan_vulnerabilities",
-		"Vulnerabilities the round's scans found, by severity (high, medium, low); absent unless spec.vulnerabilities reads them.", "severity")
+		"Vulnerabilities the round's scans found, by severity (critical, high, medium, low); absent unless spec.vulnerabilities reads them.", "severity")
 
 	objectGauges = []*prometheus.GaugeVec{
 		imagesGauge, findingsGauge, filesGauge, fileBytesGauge, readyGauge, stalledGauge, lastCompletionGauge, intervalGauge,
@@ -70,7 +70,7 @@ func recordMetrics(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
 		findingsGauge.WithLabelValues(ns, name, kind).Set(float64(n))
 	}
 	if sev := s.Severities; sev != nil {
-		for severity, n := range map[string]int64{"high": sev.High, "medium": sev.Medium, "low": sev.Low} {
+		for severity, n := range map[string]int64{"critical": sev.Critical, "high": sev.High, "medium": sev.Medium, "low": sev.Low} {
 			vulnerabilitiesGauge.WithLabelValues(ns, name, severity).Set(float64(n))
 		}
 	} else {

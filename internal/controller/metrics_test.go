@@ -90,7 +90,7 @@ func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
 	obj := h.readyInRound("watched", 1)
 	sev := obj.Status.Summary.Severities
 	h.g.Expect(sev).NotTo(BeNil())
-	h.g.Expect(sev.High + sev.Medium + sev.Low).To(Equal(int64(30)))
+	h.g.Expect(sev.Critical + sev.High + sev.Medium + sev.Low).To(Equal(int64(30)))
 
 	h.g.Eventually(func(g Gomega) {
 		series := objectSeries(g, h.ns, "watched")
@@ -110,6 +110,7 @@ func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
 			"imagescan_last_completion_timestamp_seconds": float64(obj.Status.LastCompletionTime.Unix()),
 			"imagescan_interval_seconds":                  3600,
 			"imagescan_backend/" + backend:                1,
+			"imagescan_vulnerabilities/critical":          float64(sev.Critical),
 			"imagescan_vulnerabilities/high":              float64(sev.High),
 			"imagescan_vulnerabilities/medium":            float64(sev.Medium),
 			"imagescan_vulnerabilities/low":               float64(sev.Low),

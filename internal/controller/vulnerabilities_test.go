@@ -2,23 +2,45 @@ package controller_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 	. "github.com/onsi/gomega"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 )
 
-var severityOfRepair = map[string]scanv1.Severity{
-	"immediate_repair": scanv1.SeverityHigh, "delay_repair": scanv1.SeverityMedium, "not_needed_repair": scanv1.SeverityLow,
+// expectedEntry is what a report should hold of one entry of an image's
+// list: the entry's own fields, and the catalogue's severity, title, score
+// and CVEs.
+func expectedEntry(sim *simulator.Server, v model.ImageVulInfo) scanv1.Vulnerability {
+	e := scanv1.Vulnerability{
+		ID: *v.VulId, Package: *v.AppName, Version: *v.Version,
+		Layer: *v.Position, Description: *v.Description, Solution: *v.Solution, URL: *v.Url,
+	}
+	if v.AppPath != nil {
+		e.Path = *v.AppPath
+	}
+	c, _ := sim.Catalogued(e.ID)
+	e.Severity, e.Title = scanv1.Severity(*c.SeverityLevel), *c.VulName
+	if c.MaxCvssScore != nil {
+		e.CVSS = strconv.FormatFloat(float64(*c.MaxCvssScore), 'f', -1, 32)
+	}
+	for _, cve := range *c.CveList {
+		e.CVEs = append(e.CVEs, scanv1.CVE{ID: *cve.CveId, CVSS: strconv.FormatFloat(float64(*cve.Cvss), 'f', -1, 32)})
+	}
+	return e
 }
 
 // count adds one vulnerability of a severity to s.
 func count(s *scanv1.Severities, sev scanv1.Severity) {
 	switch sev {
+	case scanv1.SeverityCritical:
+		s.Critical++
 	case scanv1.SeverityHigh:
 		s.High++
 	case scanv1.SeverityMedium:
@@ -27,6 +49,8 @@ func count(s *scanv1.Severities, sev scanv1.Severity) {
 		s.Low++
 	}
 }
+
+var rankOf = map[scanv1.Severity]int{scanv1.SeverityCritical: 0, scanv1.SeverityHigh: 1, scanv1.SeverityMedium: 2, scanv1.SeverityLow: 3}
 
 // Each report holds what HSS listed: the counts by severity with Summary,
 // and with Details every vulnerability, highest severity first, with the
@@ -48,18 +72,12 @@ func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 				var want scanv1.Severities
 				var entries []scanv1.Vulnerability
 				for _, v := range listed {
-					e := scanv1.Vulnerability{
-						ID: *v.VulId, Severity: severityOfRepair[*v.RepairNecessity], Package: *v.AppName, Version: *v.Version,
-						Layer: *v.Position, Description: *v.Description, Solution: *v.Solution, URL: *v.Url,
-					}
-					if v.AppPath != nil {
-						e.Path = *v.AppPath
-					}
-					for _, c := range h.sim.CVEs(e.ID) {
-						e.CVEs = append(e.CVEs, scanv1.CVE{ID: *c.CveId, CVSS: strconv.FormatFloat(float64(*c.CvssScore), 'f', -1, 32)})
-					}
+					e := expectedEntry(h.sim, v)
 					entries = append(entries, e)
 					count(&want, e.Severity)
+				}
+				if len(listed) > 0 {
+					want.Basis = scanv1.BasisCatalogue
 				}
 				h.g.Expect(rep.Status.Findings.Severities).To(HaveValue(Equal(want)), rep.Spec.Reference)
 				h.g.Expect(rep.Status.Detail).To(Equal(mode))
@@ -68,9 +86,8 @@ func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 					h.g.Expect(rep.Status.Vulnerabilities).To(BeEmpty())
 					continue
 				}
-				rank := map[scanv1.Severity]int{scanv1.SeverityHigh: 0, scanv1.SeverityMedium: 1, scanv1.SeverityLow: 2}
 				slices.SortStableFunc(entries, func(a, b scanv1.Vulnerability) int {
-					if d := rank[a.Severity] - rank[b.Severity]; d != 0 {
+					if d := rankOf[a.Severity] - rankOf[b.Severity]; d != 0 {
 						return d
 					}
 					if a.ID < b.ID {
@@ -79,12 +96,6 @@ func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 					return 1
 				})
 				got := rep.Status.Vulnerabilities
-				for i := range got { // the publish times are compared below, as times
-					for j := range got[i].CVEs {
-						h.g.Expect(got[i].CVEs[j].Published).NotTo(BeNil())
-						got[i].CVEs[j].Published = nil
-					}
-				}
 				h.g.Expect(got).To(HaveLen(len(entries)))
 				for i := range entries {
 					h.g.Expect(got[i]).To(Equal(entries[i]), "%s: entry %d", rep.Spec.Reference, i)
@@ -93,21 +104,18 @@ func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 			}
 			h.g.Expect(obj.Status.Summary.Severities).To(HaveValue(Equal(total)))
 			// The list of 12 fits on a page: one call. The list of 250 does
-			// not: after its first page, Summary counts two necessities
-			// (the third is the rest of the total), and Details pages each
-			// necessity, most urgent first.
-			long := map[scanv1.VulnerabilityDetail]int{scanv1.VulnerabilitiesSummary: 1 + 2, scanv1.VulnerabilitiesDetails: 1 + 3}[mode]
-			h.g.Expect(h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)).To(Equal(long+1), "none for an image without")
-			if mode == scanv1.VulnerabilitiesSummary {
-				h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(BeZero())
-			}
+			// not: after its first page, each necessity is paged, most
+			// urgent first, and every entry rated by the catalogue.
+			h.g.Expect(h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)).To(Equal(1+3+1), "none for an image without")
+			h.g.Expect(total.Critical).To(BeNumerically(">", 0), "the catalogue rates some Critical")
 		})
 	}
 }
 
-// A vulnerability has the same CVEs in every image: a round of many
-// images reads them once per distinct vul_id, and a rescan not at all.
-func TestCVEsAreReadOncePerDistinctVulnerability(t *testing.T) {
+// A vulnerability is the same in every image: a round of many images
+// looks it up in the catalogue once per distinct vul_id, and a rescan not
+// at all.
+func TestTheCatalogueIsReadOncePerDistinctVulnerability(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
 	h.images("team", "app", 60, func(i int, img *simulator.Image) { img.Vulnerabilities = 40 })
@@ -126,12 +134,12 @@ func TestCVEsAreReadOncePerDistinctVulnerability(t *testing.T) {
 	h.g.Expect(found).To(Equal(60 * 40))
 	h.g.Expect(len(distinct)).To(BeNumerically("<", found), "the images share vulnerabilities")
 	h.g.Expect(widest).To(BeNumerically(">=", 10), "one is found in many images")
-	h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(Equal(len(distinct)))
+	h.g.Expect(h.sim.Count(simulator.OpCatalogue, simulator.OutcomeOK)).To(Equal(len(distinct)))
 
 	h.clock.Step(scanv1.MinRescanInterval)
 	h.update("many", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
 	h.readyInRound("many", 2)
-	h.g.Expect(h.sim.Count(simulator.OpCVEs, simulator.OutcomeOK)).To(Equal(len(distinct)), "the rescan's CVEs come from the cache")
+	h.g.Expect(h.sim.Count(simulator.OpCatalogue, simulator.OutcomeOK)).To(Equal(len(distinct)), "the rescan's entries come from the cache")
 	h.g.Expect(h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)).To(Equal(2*60), "a new scan's list is read again")
 }
 
@@ -153,12 +161,17 @@ func TestAReportAtItsByteBoundSaysHowManyItLeftOut(t *testing.T) {
 	h.g.Expect(err).NotTo(HaveOccurred())
 	h.g.Expect(len(data)).To(BeNumerically("<=", scanv1.MaxReportVulnerabilitiesBytes))
 	sev := rep.Status.Findings.Severities
-	h.g.Expect(sev.High+sev.Medium+sev.Low).To(Equal(int64(900)), "the counts cover what was left out")
-	if sev.High > 0 {
-		h.g.Expect(rep.Status.Vulnerabilities[0].Severity).To(Equal(scanv1.SeverityHigh), "highest first")
+	h.g.Expect(sev.Critical+sev.High+sev.Medium+sev.Low).To(Equal(int64(900)), "the counts cover what was left out")
+	h.g.Expect(sev.Critical).To(BeNumerically(">", 0))
+	h.g.Expect(rep.Status.Vulnerabilities[0].Severity).To(Equal(scanv1.SeverityCritical), "highest first")
+	for i := 1; i < kept; i++ {
+		h.g.Expect(rankOf[rep.Status.Vulnerabilities[i].Severity]).To(BeNumerically(">=", rankOf[rep.Status.Vulnerabilities[i-1].Severity]))
 	}
-	last := rep.Status.Vulnerabilities[kept-1].Severity
-	h.g.Expect(last).NotTo(Equal(scanv1.SeverityHigh), "the high ones fit; the ones left out are lower")
+	keptBy := map[scanv1.Severity]int64{}
+	for _, v := range rep.Status.Vulnerabilities {
+		keptBy[v.Severity]++
+	}
+	h.g.Expect(keptBy[scanv1.SeverityCritical]).To(Equal(sev.Critical), "every Critical one fits; the ones left out are lower")
 }
 
 // A member lets go of its report's vulnerability list as soon as it is read
@@ -179,5 +192,31 @@ func TestALaterRoundClearsAListTheManagerLetGoOf(t *testing.T) {
 	for ref, rep := range h.reports(h.g, "lists") {
 		h.g.Expect(rep.Status.Vulnerabilities).To(BeEmpty(), ref)
 		h.g.Expect(rep.Status.Detail).To(Equal(scanv1.VulnerabilitiesNone))
+	}
+}
+
+// A catalogue lookup that fails leaves no entry unrated: the image's list
+// is read again on a later pass, and every entry is written with the
+// catalogue's severity, title and CVEs.
+func TestAFailedCatalogueLookupIsReadAgainNotDropped(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 3, func(_ int, img *simulator.Image) { img.Vulnerabilities = 30 })
+	h.sim.FailNext(simulator.OpCatalogue, 6, http.StatusInternalServerError)
+	h.scan("flaky", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.readyInRound("flaky", 1)
+
+	h.g.Expect(h.sim.Count(simulator.OpCatalogue, simulator.OutcomeServerError)).To(Equal(6), "the lookups did fail")
+	for ref, rep := range h.reports(h.g, "flaky") {
+		img, _ := h.sim.Lookup(simulator.TypePrivate, "team", "app", rep.Spec.Image.Tag)
+		want := map[string]scanv1.Vulnerability{}
+		for _, v := range h.sim.Vulnerabilities(img) {
+			want[*v.VulId] = expectedEntry(h.sim, v)
+		}
+		h.g.Expect(rep.Status.Vulnerabilities).To(HaveLen(30), ref)
+		for _, v := range rep.Status.Vulnerabilities {
+			h.g.Expect(v).To(Equal(want[v.ID]), "%s: %s", ref, v.ID)
+		}
+		h.g.Expect(rep.Status.Message).To(BeEmpty())
 	}
 }

@@ -120,12 +120,12 @@ func (a *autoClient) FileStatistics(ctx context.Context, img Image) (FileStats, 
 	return a.batch.FileStatistics(ctx, img)
 }
 
-func (a *autoClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability) bool) (VulnerabilityCounts, error) {
+func (a *autoClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability, bool) bool) (VulnerabilityCounts, error) {
 	return a.batch.Vulnerabilities(ctx, img, keep)
 }
 
-func (a *autoClient) CVEs(ctx context.Context, vulID string) ([]CVE, error) {
-	return a.batch.CVEs(ctx, vulID)
+func (a *autoClient) Catalogue(ctx context.Context, vulID string, app bool) (CatalogueEntry, bool, error) {
+	return a.batch.Catalogue(ctx, vulID, app)
 }
 
 func (a *autoClient) ServerTime(local time.Time) (time.Time, bool) { return a.batch.ServerTime(local) }

@@ -28,12 +28,15 @@ type Client interface {
 	// Vulnerabilities counts what the image's last scan found by repair
 	// necessity, exactly at any length of the list, and hands keep its
 	// entries, most urgent first, until keep returns false; a nil keep asks
-	// for the counts alone. It holds one page at a time, whatever the list's
-	// length.
-	Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability) bool) (VulnerabilityCounts, error)
-	// CVEs lists the CVE entries of one vulnerability, which are the same
-	// for every image it is found in.
-	CVEs(ctx context.Context, vulID string) ([]CVE, error)
+	// for the counts alone. keep's whole says that every entry will be
+	// handed over if keep wants them: a list of at most MaxWholeList
+	// entries. It holds one page at a time, whatever the list's length.
+	Vulnerabilities(ctx context.Context, img Image, keep func(v Vulnerability, whole bool) bool) (VulnerabilityCounts, error)
+	// Catalogue looks a vulnerability up in the project's catalogue: its
+	// title, severity (with Critical), CVSS score and CVEs, the same for
+	// every image it is found in; app says its entry has a path in the image.
+	// False when the catalogue does not list it.
+	Catalogue(ctx context.Context, vulID string, app bool) (CatalogueEntry, bool, error)
 	// ServerTime converts a time on the manager's clock to HSS's, as HSS's
 	// answers tell it; false before any answer did.
 	ServerTime(local time.Time) (time.Time, bool)
@@ -164,9 +167,8 @@ const (
 
 // CVE is one CVE entry of a vulnerability.
 type CVE struct {
-	ID        string
-	CVSS      float32
-	Published time.Time
+	ID   string
+	CVSS float32
 }
 
 // FileStats is an image's file statistics.

@@ -8,10 +8,9 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 )
 
-// Operations of the findings' detail.
+// The operation of an image's vulnerability list.
 const (
 	OpVulnerabilities = "list_vulnerabilities"
-	OpCVEs            = "list_cves"
 )
 
 // Bounds of the texts kept from a vulnerability: a few times the lengths
@@ -23,6 +22,11 @@ const (
 	// maxStatusText bounds a state or code, e.g. scan_status.
 	maxStatusText = 64
 )
+
+// MaxWholeList is the longest list whose every entry a caller may have:
+// ten pages. A longer one is counted by repair necessity in three calls,
+// and only its most urgent entries are paged.
+const MaxWholeList = 2000
 
 // countPageSize is the smallest page the list calls take: a call made only
 // for its total_num.
@@ -38,7 +42,7 @@ var urgency = []string{RepairImmediate, RepairDelay, RepairNotNeeded}
 // entries are paged, most urgent first, only while keep wants more. So
 // counting a list of any length costs three calls and one page of memory,
 // and a bounded report stops paging once it is full.
-func (c *sdkClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability) bool) (VulnerabilityCounts, error) {
+func (c *sdkClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vulnerability, bool) bool) (VulnerabilityCounts, error) {
 	var counts VulnerabilityCounts
 	page, total, err := c.vulnerabilityPage(ctx, img, "", 0, PageSize)
 	if err != nil {
@@ -50,13 +54,13 @@ func (c *sdkClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vu
 			*counter(&counts, v.RepairNecessity) += 1
 		}
 		for _, v := range page {
-			if keep == nil || !keep(v) {
+			if keep == nil || !keep(v, true) {
 				break
 			}
 		}
 		return counts, nil
 	}
-	keeping := keep != nil
+	keeping, whole := keep != nil, total <= MaxWholeList
 	for i, necessity := range urgency {
 		n := counter(&counts, necessity)
 		if !keeping {
@@ -79,7 +83,7 @@ func (c *sdkClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vu
 				*n = t
 			}
 			for _, v := range page {
-				if keeping = keep(v); !keeping {
+				if keeping = keep(v, whole); !keeping {
 					break
 				}
 			}
@@ -141,30 +145,6 @@ func (c *sdkClient) vulnerabilityPage(ctx context.Context, img Image, necessity 
 		})
 	}
 	return page, max(0, int64(value(resp.TotalNum))), nil
-}
-
-func (c *sdkClient) CVEs(ctx context.Context, vulID string) ([]CVE, error) {
-	var out []CVE
-	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
-		limit, off := int32(PageSize), offset
-		req := &model.ListVulnerabilityCveRequest{Region: &c.region, EnterpriseProjectId: c.eps, Offset: &off, Limit: &limit, VulId: vulID}
-		var resp *model.ListVulnerabilityCveResponse
-		err := c.call(ctx, OpCVEs, func() (err error) {
-			resp, err = c.api.ListVulnerabilityCve(req)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("CVEs of %s: %w", vulID, err)
-		}
-		page := value(resp.DataList)
-		for _, v := range page[:min(len(page), maxCVEsPerVulnerability-len(out))] {
-			out = append(out, CVE{ID: boundedText(value(v.CveId), maxVulnID), CVSS: value(v.CvssScore), Published: fromMillis(v.PublishTime)})
-		}
-		if len(page) < PageSize || len(out) >= int(value(resp.TotalNum)) || len(out) >= maxCVEsPerVulnerability {
-			break
-		}
-	}
-	return out, nil
 }
 
 // maxCVEsPerVulnerability bounds the CVEs kept of one vulnerability: an

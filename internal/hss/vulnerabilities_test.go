@@ -2,6 +2,7 @@ package hss
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -53,7 +54,7 @@ func TestEntriesComeMostUrgentFirstUntilKeepIsFull(t *testing.T) {
 	before := e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)
 
 	var kept []Vulnerability
-	counts, err := e.client(t).Vulnerabilities(context.Background(), img, func(v Vulnerability) bool {
+	counts, err := e.client(t).Vulnerabilities(context.Background(), img, func(v Vulnerability, _ bool) bool {
 		kept = append(kept, v)
 		return len(kept) < 300
 	})
@@ -77,7 +78,7 @@ func TestAShortListIsReadOnce(t *testing.T) {
 	before := e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)
 
 	var kept []Vulnerability
-	counts, err := e.client(t).Vulnerabilities(context.Background(), img, func(v Vulnerability) bool {
+	counts, err := e.client(t).Vulnerabilities(context.Background(), img, func(v Vulnerability, _ bool) bool {
 		kept = append(kept, v)
 		return true
 	})
@@ -89,4 +90,29 @@ func TestAShortListIsReadOnce(t *testing.T) {
 		g.Expect(rank(kept[i-1].RepairNecessity)).To(BeNumerically("<=", rank(kept[i].RepairNecessity)))
 	}
 	g.Expect(e.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK) - before).To(Equal(1))
+}
+
+// A list of up to MaxWholeList entries is handed over whole, and says so;
+// a longer one says that it is not, from its first entry.
+func TestKeepIsToldWhetherItGetsTheWholeList(t *testing.T) {
+	e := newEnv(t, Options{}, nil)
+	for _, n := range []int32{150, 1500, 2500} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			g := NewWithT(t)
+			img := scannedWith(t, e, n)
+			handed, whole := 0, map[bool]int{}
+			counts, err := e.client(t).Vulnerabilities(context.Background(), img, func(_ Vulnerability, w bool) bool {
+				handed++
+				whole[w]++
+				return true
+			})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(counts).To(Equal(wantCounts(e, img)))
+			if n <= MaxWholeList {
+				g.Expect(whole).To(Equal(map[bool]int{true: int(n)}))
+				return
+			}
+			g.Expect(whole).To(Equal(map[bool]int{false: handed}))
+		})
+	}
 }

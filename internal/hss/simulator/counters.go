@@ -21,6 +21,7 @@ const (
 	// The findings' detail.
 	OpVulnerabilities Op = "list_vulnerabilities"
 	OpCVEs            Op = "list_cves"
+	OpCatalogue       Op = "list_catalogue"
 	// IAM's federation calls.
 	OpIDToken       Op = "iam_id_token"
 	OpSecurityToken Op = "iam_security_token"

@@ -10,6 +10,12 @@
 //	GET  /v5/{project_id}/image/swr-repository
 //	GET  /v5/{project_id}/image/{image_id}/files-statistics
 //	POST /v5/{project_id}/image/synchronize
+//	POST /v5/{project_id}/image/image-scan/tasks, /image/image-sync/tasks
+//	GET  /v5/{project_id}/image/tasks, /image/registries/images
+//	GET  /v5/{project_id}/image/{image_id}/vulnerabilities
+//	GET  /v5/{project_id}/image/vulnerability/{vul_id}/cve
+//	GET  /v5/{project_id}/images/vulnerabilities (the catalogue)
+//	POST /v3.0/OS-AUTH/id-token/tokens, /v3.0/OS-CREDENTIAL/securitytokens (IAM)
 //
 // Typical use in a test:
 //

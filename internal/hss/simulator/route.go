@@ -24,6 +24,9 @@ func routeOf(method, path string) route {
 		return route{op: OpSecurityToken}
 	}
 	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(seg) == 4 && seg[0] == "v5" && seg[1] != "" && seg[2] == "images" && seg[3] == "vulnerabilities" && method == http.MethodGet {
+		return route{op: OpCatalogue, project: seg[1]}
+	}
 	if len(seg) < 4 || seg[0] != "v5" || seg[1] == "" || seg[2] != "image" {
 		return route{op: OpUnknown}
 	}

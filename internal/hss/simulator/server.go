@@ -158,7 +158,7 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		return fail(errProject)
 	}
 	// The SDK sends no region header with these.
-	if r.Header.Get("region") == "" && rt.op != OpVulnerabilities && rt.op != OpListTasks && rt.op != OpRegistryImages {
+	if r.Header.Get("region") == "" && rt.op != OpVulnerabilities && rt.op != OpCatalogue && rt.op != OpListTasks && rt.op != OpRegistryImages {
 		return fail(badRequest("the region header is required"))
 	}
 	var out any
@@ -176,6 +176,8 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		out, e = s.listVulnerabilities(c)
 	case OpCVEs:
 		out, e = s.listCVEs(c)
+	case OpCatalogue:
+		out, e = s.listCatalogue(c)
 	case OpScanTask:
 		out, e = s.createScanTask(c)
 	case OpSyncTask:

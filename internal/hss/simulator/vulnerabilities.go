@@ -19,6 +19,7 @@ import (
 // image ID, so the same image scanned again has the same list.
 //
 // Shapes, from the reference's field ranges: vul_id up to 128 characters,
+// vul_name up to about 100,
 // description up to 128, solution up to 256, url up to 128, app_path 1 to
 // 512 (application vulnerabilities only), position a layer digest. Of the
 // catalogue, 15% are immediate_repair, 45% delay_repair and 40%
@@ -30,6 +31,9 @@ const catalogueSize = 4000
 type vulnerability struct {
 	info model.ImageVulInfo
 	cves []model.ImageVulCveInfo
+	// What the catalogue call adds (catalogue.go).
+	name, kind, severity string
+	maxCVSS              float32
 }
 
 var (
@@ -62,8 +66,10 @@ func catalogue(seed int64) []vulnerability {
 			Solution:        ptr("Upgrade " + app + " to the latest version. " + words(h[8:], 40, 200)),
 			Url:             ptr("https://advisories.example.com/" + strings.ToLower(id) + strings.Repeat("/x", int(h[9]%40))),
 		}
+		kind := KindLinux
 		if h[10]%3 == 0 { // an application's vulnerability: where it lies
 			info.AppPath = ptr("/opt/app/lib/" + strings.Repeat("vendor/", int(h[11]%70)) + app + ".jar")
+			kind = KindApp
 		}
 		var cves []model.ImageVulCveInfo
 		if i%20 != 7 {
@@ -77,7 +83,9 @@ func catalogue(seed int64) []vulnerability {
 				})
 			}
 		}
-		out[i] = vulnerability{info: info, cves: cves}
+		severity, top := severityOfEntry(necessity, cves)
+		name := app + ": " + words(h[27:], 24, 96)
+		out[i] = vulnerability{info: info, cves: cves, name: name, kind: kind, severity: severity, maxCVSS: top}
 	}
 	return out
 }
