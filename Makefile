@@ -26,7 +26,7 @@ KUSTOMIZE = go run sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 export ENVTEST_K8S_VERSION ENVTEST_ETCD_VERSION SETUP_ENVTEST_VERSION
 
 # Generated files: never edited by hand, checked by verify-generated.
-GENERATED = config/crd/bases config/rbac/role.yaml config/workload-identity/role.yaml api/v1alpha1/zz_generated.deepcopy.go \
+GENERATED = config/crd/bases config/openreports/openreports.io_reports.yaml config/rbac/role.yaml config/workload-identity/role.yaml api/v1alpha1/zz_generated.deepcopy.go \
 	charts/imagescan-operator/templates/crd charts/imagescan-operator/templates/rbac/manager-role.yaml \
 	charts/imagescan-operator/templates/rbac/workload-identity-role.yaml charts/imagescan-operator/templates/rbac/user-roles.yaml \
 	charts/imagescan-operator/templates/prometheusrule.yaml
@@ -46,9 +46,11 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRD and RBAC manifests from the Go markers.
+manifests: ## Generate the CRD and RBAC manifests from the Go markers; copy the OpenReports CRD from its module.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="{./api/...,./internal/controller/...}" output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=workload-identity-role paths="./internal/identity/..." output:rbac:dir=config/workload-identity
+	cp "$$(go list -m -f '{{.Dir}}' github.com/openreports/reports-api)/config/crd/openreports.io_reports.yaml" config/openreports/
+	chmod 644 config/openreports/openreports.io_reports.yaml
 	./hack/chart-sync.sh
 
 .PHONY: generate

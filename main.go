@@ -14,6 +14,7 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	// CA roots for HTTPS to HSS and IAM in an image without a base: Go uses
 	// them only when the system has none.
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	_ "golang.org/x/crypto/x509roots/fallback"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -36,6 +37,7 @@ var scheme = runtime.NewScheme()
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(scanv1.AddToScheme(scheme))
+	utilruntime.Must(openreports.AddToScheme(scheme))
 }
 
 func main() {

@@ -122,16 +122,56 @@ type ImageReportStatus struct {
 
 	// Vulnerabilities are the scan's vulnerabilities, highest severity
 	// first (spec.vulnerabilities Details), as many as
-	// MaxReportVulnerabilitiesBytes holds.
+	// MaxReportVulnerabilitiesBytes holds, where the cluster does not serve
+	// openreports.io; where it does, openReport names the Report that
+	// holds them instead.
 	// +optional
 	// +listType=atomic
 	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
 
-	// VulnerabilitiesOmitted counts the vulnerabilities left out of the
-	// list by its bound; findings.severities still counts them.
+	// VulnerabilitiesOmitted counts the vulnerabilities of at least the
+	// ImageScan's minSeverity left out of the list by its bound;
+	// findings.severities still counts them, and those below.
 	// +optional
 	VulnerabilitiesOmitted int32 `json:"vulnerabilitiesOmitted,omitempty"`
+
+	// OpenReport is the image's OpenReports Report, which holds its
+	// vulnerability list instead of this report where the cluster serves
+	// openreports.io (spec.vulnerabilities Details).
+	// +optional
+	OpenReport *OpenReportLink `json:"openReport,omitempty"`
 }
+
+// OpenReportLink names an image's OpenReports Report and says what it holds.
+type OpenReportLink struct {
+	// Name of the Report (openreports.io/v1alpha1), in this namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Results counts the Report's results.
+	Results int32 `json:"results"`
+	// Omitted counts the vulnerabilities of at least the ImageScan's
+	// minSeverity left out of the Report: by the report's bound, or, when
+	// the API server refused it, the lowest severities dropped until it was
+	// taken. findings.severities still counts them, and those below.
+	// +optional
+	Omitted int32 `json:"omitted,omitempty"`
+	// Digest identifies the Report's content: a rescan that finds the same
+	// writes no Report.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Digest string `json:"digest,omitempty"`
+}
+
+// Labels and annotations of the OpenReports Reports the controller writes,
+// beside the labels of their ImageReport.
+const (
+	// ReportSource is each Report's and result's source.
+	ReportSource = "HSS"
+	// AnnotationResultsOmitted says how many vulnerabilities a Report
+	// leaves out.
+	AnnotationResultsOmitted = "scan.hss.dev/results-omitted"
+)
 
 // MaxReportVulnerabilitiesBytes bounds an ImageReport's vulnerabilities by
 // their encoded size: an image with hundreds of them, each with its texts
@@ -145,8 +185,8 @@ type Severity string
 const (
 	SeverityCritical Severity = "Critical"
 	SeverityHigh     Severity = "High"
-	SeverityMedium Severity = "Medium"
-	SeverityLow    Severity = "Low"
+	SeverityMedium   Severity = "Medium"
+	SeverityLow      Severity = "Low"
 )
 
 // Vulnerability is one vulnerability HSS found in an image.

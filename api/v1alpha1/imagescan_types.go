@@ -153,12 +153,19 @@ type ImageScanSpec struct {
 	SyncFromSWR bool `json:"syncFromSWR,omitempty"`
 
 	// Vulnerabilities is how much of each image's vulnerabilities to read:
-	// None (the count only), Summary (counts by severity) or Details (every
-	// vulnerability, with its CVEs, in the image's report). Detail costs
-	// calls; see the README.
+	// None (the count only), Summary (counts by severity) or Details (each
+	// vulnerability of at least minSeverity, with its CVEs and score, in
+	// the image's Report). Detail costs calls; see the README.
 	// +optional
 	// +kubebuilder:default=Summary
 	Vulnerabilities VulnerabilityDetail `json:"vulnerabilities,omitempty"`
+
+	// MinSeverity is the lowest severity Details lists entry by entry: by
+	// default High, the critical and high vulnerabilities, which fail; Low
+	// lists every one. The counts cover every severity whatever it says.
+	// +optional
+	// +kubebuilder:default=High
+	MinSeverity Severity `json:"minSeverity,omitempty"`
 }
 
 // SecretReference names a Secret in the ImageScan's own namespace.

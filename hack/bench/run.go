@@ -45,17 +45,19 @@ type result struct {
 	calls, throttled   int
 	// writes are the ImageScans' status writes, as watch events; api every
 	// write the API server answered for the operator's kinds.
-	writes         int
-	api            apiWrites
-	reports, bytes int
+	writes int
+	api    apiWrites
+	// reports are the ImageReports, openReports the OpenReports Reports,
+	// and bytes what they occupy together.
+	reports, openReports, bytes int
 	// detailPages are the fewest pages of the images' vulnerability lists;
 	// distinctVulns the
 	// distinct vulnerabilities: what the findings' detail needs at least.
-	detailPages, distinctVulns int
-	rss                        uint64
-	cpu                        time.Duration
-	objectSize                 int
-	restartAt, resume          time.Duration
+	detailPages, distinctVulns, lists int
+	rss                               uint64
+	cpu                               time.Duration
+	objectSize                        int
+	restartAt, resume                 time.Duration
 }
 
 // sandboxRun is a sandbox with a manager process.
@@ -220,11 +222,11 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 		return res, err
 	}
 	res.api = after.minus(before)
-	if res.bytes, res.reports, err = reportBytes(ctx, r.c); err != nil {
+	if res.bytes, res.reports, res.openReports, err = reportBytes(ctx, r.c); err != nil {
 		return res, err
 	}
 	res.reports-- // the warm-up's
-	res.detailPages, res.distinctVulns = detailNeeds(r.sb.Simulator, spec.images, detailOf(spec.objects))
+	res.detailPages, res.distinctVulns, res.lists = detailNeeds(r.sb.Simulator, spec.images, detailOf(spec.objects))
 	for _, o := range spec.objects {
 		got := &scanv1.ImageScan{}
 		if err := r.c.Get(ctx, client.ObjectKeyFromObject(o), got); err != nil {
@@ -254,8 +256,9 @@ func detailOf(objs []*scanv1.ImageScan) scanv1.VulnerabilityDetail {
 // each repair necessity, as every entry is rated. A longer one costs, with
 // Summary, its first page and a count of two necessities (the third is the
 // rest); with Details, at least a page of each necessity. Only the entries
-// of whole lists are sure to be looked up.
-func detailNeeds(sim *simulator.Server, images []simulator.Image, mode scanv1.VulnerabilityDetail) (pages, distinct int) {
+// of whole lists are sure to be looked up. lists counts the images with any
+// vulnerability.
+func detailNeeds(sim *simulator.Server, images []simulator.Image, mode scanv1.VulnerabilityDetail) (pages, distinct, lists int) {
 	seen := map[string]bool{}
 	for _, img := range images {
 		got, ok := sim.Lookup(img.Type, img.Namespace, img.Name, img.Tag)
@@ -263,6 +266,7 @@ func detailNeeds(sim *simulator.Server, images []simulator.Image, mode scanv1.Vu
 			continue
 		}
 		list := sim.Vulnerabilities(got)
+		lists++
 		switch n := len(list); {
 		case n <= hss.PageSize:
 			pages++
@@ -286,5 +290,5 @@ func detailNeeds(sim *simulator.Server, images []simulator.Image, mode scanv1.Vu
 			seen[*v.VulId] = true
 		}
 	}
-	return pages, len(seen)
+	return pages, len(seen), lists
 }

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,15 +25,18 @@ import (
 // too. The benchmark itself only creates ImageScans, which are not counted.
 type apiWrites struct {
 	reportCreates, reportPatches, reportDeletes, scanPatches int
+	// openReports are the creations, patches and deletions of OpenReports
+	// Reports.
+	openReports int
 }
 
 func (w apiWrites) total() int {
-	return w.reportCreates + w.reportPatches + w.reportDeletes + w.scanPatches
+	return w.reportCreates + w.reportPatches + w.reportDeletes + w.scanPatches + w.openReports
 }
 
 func (w apiWrites) minus(o apiWrites) apiWrites {
 	return apiWrites{w.reportCreates - o.reportCreates, w.reportPatches - o.reportPatches,
-		w.reportDeletes - o.reportDeletes, w.scanPatches - o.scanPatches}
+		w.reportDeletes - o.reportDeletes, w.scanPatches - o.scanPatches, w.openReports - o.openReports}
 }
 
 // readWrites scrapes the API server's metrics.
@@ -54,10 +60,13 @@ func readWrites(ctx context.Context, cfg *rest.Config) (apiWrites, error) {
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
 		}
+		n := int(m.GetCounter().GetValue())
+		if labels["group"] == openreports.GroupName && labels["verb"] != "GET" && labels["verb"] != "LIST" && labels["verb"] != "WATCH" {
+			w.openReports += n
+		}
 		if labels["group"] != scanv1.GroupVersion.Group {
 			continue
 		}
-		n := int(m.GetCounter().GetValue())
 		switch res, sub, verb := labels["resource"], labels["subresource"], labels["verb"]; {
 		case res == "imagereports" && verb == "POST", res == "imagereports" && verb == "CREATE":
 			w.reportCreates += n
@@ -72,17 +81,30 @@ func readWrites(ctx context.Context, cfg *rest.Config) (apiWrites, error) {
 	return w, nil
 }
 
-// reportBytes is the size of every ImageReport as the API server returns
-// it (managedFields included), about what etcd stores.
-func reportBytes(ctx context.Context, c client.Client) (int, int, error) {
-	var list scanv1.ImageReportList
-	if err := c.List(ctx, &list, client.InNamespace(sandbox.Namespace)); err != nil {
-		return 0, 0, err
+// reportBytes is the size of every ImageReport and OpenReports Report as
+// the API server returns it (managedFields included), about what etcd
+// stores, and their counts. Each list is read a page at a time.
+func reportBytes(ctx context.Context, c client.Client) (total, images, reports int, err error) {
+	for _, list := range []client.ObjectList{&scanv1.ImageReportList{}, &openreports.ReportList{}} {
+		next := ""
+		for {
+			if err := c.List(ctx, list, client.InNamespace(sandbox.Namespace), client.Limit(500), client.Continue(next)); err != nil {
+				return 0, 0, 0, err
+			}
+			items, _ := meta.ExtractList(list)
+			for _, o := range items {
+				data, _ := json.Marshal(o)
+				total += len(data)
+			}
+			if _, ok := list.(*openreports.ReportList); ok {
+				reports += len(items)
+			} else {
+				images += len(items)
+			}
+			if next = list.(metav1.ListInterface).GetContinue(); next == "" {
+				break
+			}
+		}
 	}
-	total := 0
-	for i := range list.Items {
-		data, _ := json.Marshal(&list.Items[i])
-		total += len(data)
-	}
-	return total, len(list.Items), nil
+	return total, images, reports, nil
 }

@@ -26,6 +26,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -212,7 +213,8 @@ func printResults(ctx context.Context, sb *sandbox.Sandbox, obj *scanv1.ImageSca
 }
 
 // printWorst shows the first vulnerabilities of the image with the most
-// high-severity ones, as its report keeps them.
+// critical and high ones, from its OpenReports Report (or its ImageReport's
+// list where Reports are not served).
 func printWorst(ctx context.Context, sb *sandbox.Sandbox, obj *scanv1.ImageScan, selector string) error {
 	var list scanv1.ImageReportList
 	sel, err := labels.Parse(selector)
@@ -223,29 +225,50 @@ func printWorst(ctx context.Context, sb *sandbox.Sandbox, obj *scanv1.ImageScan,
 		return err
 	}
 	var worst *scanv1.ImageReport
-	high := func(r *scanv1.ImageReport) int64 {
+	urgent := func(r *scanv1.ImageReport) int64 {
 		if f := r.Status.Findings; f != nil && f.Severities != nil {
-			return f.Severities.High
+			return f.Severities.Critical + f.Severities.High
 		}
 		return -1
 	}
 	for i := range list.Items {
-		if worst == nil || high(&list.Items[i]) > high(worst) {
+		if worst == nil || urgent(&list.Items[i]) > urgent(worst) {
 			worst = &list.Items[i]
 		}
 	}
-	if worst == nil || len(worst.Status.Vulnerabilities) == 0 {
+	if worst == nil {
 		return nil
 	}
-	fmt.Printf("\nThe first vulnerabilities of %s (%d high), from its report %s:\n", worst.Spec.Reference, high(worst), worst.Name)
-	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tSEVERITY\tPACKAGE\tVERSION\tCVES")
-	for _, v := range worst.Status.Vulnerabilities[:min(5, len(worst.Status.Vulnerabilities))] {
-		var cves []string
-		for _, c := range v.CVEs {
-			cves = append(cves, c.ID+" ("+c.CVSS+")")
+	type row struct{ id, severity, pkg, version, cvss, cves string }
+	var rows []row
+	if link := worst.Status.OpenReport; link != nil {
+		rep := &openreports.Report{}
+		if err := sb.Env.Client.Get(ctx, client.ObjectKey{Namespace: worst.Namespace, Name: link.Name}, rep); err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", v.ID, v.Severity, v.Package, v.Version, strings.Join(cves, ", "))
+		for _, r := range rep.Results {
+			p := r.Properties
+			rows = append(rows, row{r.Policy, string(r.Severity), p["package"], p["installedVersion"], p["cvss"], p["cves"]})
+		}
+		fmt.Printf("\nThe first vulnerabilities of %s (%d critical or high), from its Report (kubectl get report %s -o yaml):\n",
+			worst.Spec.Reference, urgent(worst), rep.Name)
+	} else {
+		for _, v := range worst.Status.Vulnerabilities {
+			var cves []string
+			for _, c := range v.CVEs {
+				cves = append(cves, c.ID)
+			}
+			rows = append(rows, row{v.ID, string(v.Severity), v.Package, v.Version, v.CVSS, strings.Join(cves, ",")})
+		}
+		fmt.Printf("\nThe first vulnerabilities of %s (%d critical or high), from its report %s:\n", worst.Spec.Reference, urgent(worst), worst.Name)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tSEVERITY\tPACKAGE\tVERSION\tCVSS\tCVES")
+	for _, r := range rows[:min(5, len(rows))] {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", r.id, r.severity, r.pkg, r.version, r.cvss, r.cves)
 	}
 	return tw.Flush()
 }

@@ -7,6 +7,7 @@ go 1.26.7
 require (
 	github.com/google/go-containerregistry v0.22.1
 	github.com/onsi/gomega v1.44.0
+	github.com/openreports/reports-api v0.2.1
 	github.com/prometheus/prometheus v0.316.0
 	sigs.k8s.io/controller-runtime v0.25.2
 )

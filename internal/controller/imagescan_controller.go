@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -127,6 +128,7 @@ type ImageScanReconciler struct {
 	secrets   secretCache
 	feeds     finishedFeeds
 	catalogue catalogueCache
+	reports   reportsGate
 }
 
 // credentialsIndex indexes ImageScans by the Secret they read credentials
@@ -154,6 +156,9 @@ func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 		return []string{defaultCredentials}
 	})
 	if err != nil {
+		return err
+	}
+	if r.reports.disc, err = discovery.NewDiscoveryClientForConfig(mgr.GetConfig()); err != nil {
 		return err
 	}
 	if err := mgr.Add(manager.RunnableFunc(r.janitor)); err != nil {

@@ -47,14 +47,22 @@ func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass, ms []*member
 			return r.catalogue.lookUp(ctx, p.client, v, now)
 		}}
 		if mode == scanv1.VulnerabilitiesDetails {
-			rated.kept = &keptVulnerabilities{}
+			rated.kept, rated.min = &keptVulnerabilities{}, minSeverityOf(p.obj.Spec)
 		}
 		counts, err := p.client.Vulnerabilities(ctx, img, rated.add)
 		if err == nil {
 			err = rated.err
 		}
-		return func() { setDetail(&m.status, mode, rated.severities(counts), rated.entries()) }, err
+		return func() { setDetail(&m.status, mode, rated.severities(counts), rated.entries(), rated.min) }, err
 	}, func(m *member, err error) { recordDetailFailure(&m.status, err) })
+}
+
+// minSeverityOf is the lowest severity Details lists; High when unset.
+func minSeverityOf(spec scanv1.ImageScanSpec) scanv1.Severity {
+	if spec.MinSeverity == "" {
+		return scanv1.SeverityHigh
+	}
+	return spec.MinSeverity
 }
 
 // awaitingDetail: the member's scan succeeded in this round and its
@@ -81,12 +89,14 @@ func severityOf(e catalogued, repair string) scanv1.Severity {
 var severityRank = map[scanv1.Severity]int{scanv1.SeverityCritical: 0, scanv1.SeverityHigh: 1, scanv1.SeverityMedium: 2, scanv1.SeverityLow: 3}
 
 // ratedList counts an image's entries by their catalogue severity as the
-// client hands them over, and with Details keeps the most urgent. It
-// rates only a list handed over whole: the counts of a longer one follow
-// repair necessity, and its entries are kept while the report has room.
+// client hands them over, and with Details keeps the most urgent of at
+// least min. It rates only a list handed over whole: the counts of a
+// longer one follow repair necessity, and its entries are kept while the
+// report has room and they are of at least min.
 type ratedList struct {
 	lookUp func(hss.Vulnerability) (catalogued, error)
 	kept   *keptVulnerabilities // nil unless Details
+	min    scanv1.Severity
 	counts scanv1.Severities
 	rated  int64
 	err    error
@@ -108,6 +118,9 @@ func (l *ratedList) add(v hss.Vulnerability, whole bool) bool {
 	}
 	if l.kept == nil {
 		return true
+	}
+	if severityRank[sev] > severityRank[l.min] {
+		return whole // a long list comes most urgent first: no listed one follows
 	}
 	return l.kept.add(v, e, sev) || whole
 }
@@ -191,8 +204,9 @@ func entryBytes(e scanv1.Vulnerability) int {
 
 // setDetail writes what the vulnerability list said into the report: the
 // counts by severity, and with Details the entries kept, highest severity
-// first, as many as MaxReportVulnerabilitiesBytes holds with their CVEs.
-func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, counts scanv1.Severities, entries []scanv1.Vulnerability) {
+// first, as many as MaxReportVulnerabilitiesBytes holds with their CVEs,
+// and how many of at least severity lowest it left out.
+func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, counts scanv1.Severities, entries []scanv1.Vulnerability, lowest scanv1.Severity) {
 	if s.Findings == nil {
 		s.Findings = &scanv1.Findings{}
 	}
@@ -226,8 +240,19 @@ func setDetail(s *scanv1.ImageReportStatus, mode scanv1.VulnerabilityDetail, cou
 		used += size
 		s.Vulnerabilities = append(s.Vulnerabilities, e)
 	}
-	total := counts.Critical + counts.High + counts.Medium + counts.Low
-	s.VulnerabilitiesOmitted = int32(min(max(0, total-int64(len(s.Vulnerabilities))), 1<<31-1))
+	s.VulnerabilitiesOmitted = int32(min(max(0, listable(counts, lowest)-int64(len(s.Vulnerabilities))), 1<<31-1))
+}
+
+// listable counts the vulnerabilities of at least severity lowest.
+func listable(c scanv1.Severities, lowest scanv1.Severity) int64 {
+	n := c.Critical
+	for _, sev := range []scanv1.Severity{scanv1.SeverityHigh, scanv1.SeverityMedium, scanv1.SeverityLow} {
+		if severityRank[sev] > severityRank[lowest] {
+			break
+		}
+		n += *severityCount(&c, sev)
+	}
+	return n
 }
 
 // recordDetailFailure counts a failed read of an image's vulnerabilities.

@@ -144,12 +144,12 @@ func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*me
 			continue
 		}
 		g.Go(func() error {
-			err := r.writeReport(gctx, m)
+			err := r.writeReport(gctx, p, m)
 			if unwritable(err) && m.status.Round == round {
 				// The API server will not hold this result: it is the
 				// image's failure, named, and the round goes on.
 				m.status = refusedReport(m.status, err)
-				err = r.writeReport(gctx, m)
+				err = r.writeReport(gctx, p, m)
 			}
 			return err
 		})
@@ -157,8 +157,12 @@ func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*me
 	return g.Wait()
 }
 
-// writeReport patches m's report from what was last written to its status.
-func (r *ImageScanReconciler) writeReport(ctx context.Context, m *member) error {
+// writeReport patches m's report from what was last written to its status,
+// once its OpenReports Report says what the status links to (publish).
+func (r *ImageScanReconciler) writeReport(ctx context.Context, p *pass, m *member) error {
+	if err := r.publish(ctx, p, m); err != nil {
+		return err
+	}
 	base := *m.report // a shallow copy, whose status is replaced
 	base.Status = m.written
 	if m.listElsewhere && base.Status.Vulnerabilities == nil {
@@ -183,7 +187,13 @@ func (r *ImageScanReconciler) writeReport(ctx context.Context, m *member) error 
 // again would fail again.
 func unwritable(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsBadRequest(err) ||
-		apierrors.IsForbidden(err) || apierrors.IsInternalError(err) && strings.Contains(err.Error(), "request is too large")
+		apierrors.IsForbidden(err) || apierrors.IsInternalError(err) && tooLargeForEtcd(err)
+}
+
+// tooLargeForEtcd: etcd refused the object's size, in the words its server
+// ("request is too large") or its gRPC transport ("larger than max") use.
+func tooLargeForEtcd(err error) bool {
+	return strings.Contains(err.Error(), "request is too large") || strings.Contains(err.Error(), "larger than max")
 }
 
 // refusedReport is the result of an image whose report the API server

@@ -3,12 +3,12 @@ package controller_test
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 	. "github.com/onsi/gomega"
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
@@ -53,8 +53,8 @@ func count(s *scanv1.Severities, sev scanv1.Severity) {
 var rankOf = map[scanv1.Severity]int{scanv1.SeverityCritical: 0, scanv1.SeverityHigh: 1, scanv1.SeverityMedium: 2, scanv1.SeverityLow: 3}
 
 // Each report holds what HSS listed: the counts by severity with Summary,
-// and with Details every vulnerability, highest severity first, with the
-// CVEs HSS gives for it.
+// and with Details every vulnerability, highest severity first, with what
+// the catalogue says of it, in the image's Report.
 func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 	for _, mode := range []scanv1.VulnerabilityDetail{scanv1.VulnerabilitiesSummary, scanv1.VulnerabilitiesDetails} {
 		t.Run(string(mode), func(t *testing.T) {
@@ -70,11 +70,8 @@ func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 				img, _ := h.sim.Lookup(simulator.TypePrivate, "team", "app", rep.Spec.Image.Tag)
 				listed := h.sim.Vulnerabilities(img)
 				var want scanv1.Severities
-				var entries []scanv1.Vulnerability
 				for _, v := range listed {
-					e := expectedEntry(h.sim, v)
-					entries = append(entries, e)
-					count(&want, e.Severity)
+					count(&want, expectedEntry(h.sim, v).Severity)
 				}
 				if len(listed) > 0 {
 					want.Basis = scanv1.BasisCatalogue
@@ -86,21 +83,13 @@ func TestEachReportHoldsTheImagesVulnerabilities(t *testing.T) {
 					h.g.Expect(rep.Status.Vulnerabilities).To(BeEmpty())
 					continue
 				}
-				slices.SortStableFunc(entries, func(a, b scanv1.Vulnerability) int {
-					if d := rankOf[a.Severity] - rankOf[b.Severity]; d != 0 {
-						return d
-					}
-					if a.ID < b.ID {
-						return -1
-					}
-					return 1
-				})
-				got := rep.Status.Vulnerabilities
-				h.g.Expect(got).To(HaveLen(len(entries)))
-				for i := range entries {
-					h.g.Expect(got[i]).To(Equal(entries[i]), "%s: entry %d", rep.Spec.Reference, i)
+				results, _ := expectedResults(h.sim, img, scanv1.SeverityHigh)
+				if len(results) == 0 {
+					h.g.Expect(rep.Status.OpenReport).To(BeNil())
+					continue
 				}
-				h.g.Expect(rep.Status.VulnerabilitiesOmitted).To(BeZero())
+				h.g.Expect(h.resultsOf(h.g, rep)).To(Equal(results), rep.Spec.Reference)
+				h.g.Expect(rep.Status.OpenReport.Omitted).To(BeZero())
 			}
 			h.g.Expect(obj.Status.Summary.Severities).To(HaveValue(Equal(total)))
 			// The list of 12 fits on a page: one call. The list of 250 does
@@ -119,15 +108,16 @@ func TestTheCatalogueIsReadOncePerDistinctVulnerability(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
 	h.images("team", "app", 60, func(i int, img *simulator.Image) { img.Vulnerabilities = 40 })
-	h.scan("many", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.scan("many", scanv1.ImageScanSpec{Selector: &scanv1.ImageSelector{Namespace: "team"}, Vulnerabilities: scanv1.VulnerabilitiesDetails,
+		MinSeverity: scanv1.SeverityLow})
 	h.readyInRound("many", 1)
 
 	distinct := map[string]int{}
 	found, widest := 0, 0
 	for _, rep := range h.reports(h.g, "many") {
-		for _, v := range rep.Status.Vulnerabilities {
-			distinct[v.ID]++
-			widest = max(widest, distinct[v.ID])
+		for _, r := range h.resultsOf(h.g, rep) {
+			distinct[r.Policy]++
+			widest = max(widest, distinct[r.Policy])
 			found++
 		}
 	}
@@ -143,45 +133,50 @@ func TestTheCatalogueIsReadOncePerDistinctVulnerability(t *testing.T) {
 	h.g.Expect(h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)).To(Equal(2*60), "a new scan's list is read again")
 }
 
-// An image with hundreds of vulnerabilities keeps, in its report, as many
+// An image with hundreds of vulnerabilities keeps, in its Report, as many
 // as the byte bound holds, highest severity first, and says how many it
 // left out; the counts still cover them all.
 func TestAReportAtItsByteBoundSaysHowManyItLeftOut(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
 	refs := h.images("team", "app", 1, func(_ int, img *simulator.Image) { img.Vulnerabilities = 900 })
-	h.scan("heavy", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.scan("heavy", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails, MinSeverity: scanv1.SeverityLow})
 	h.readyInRound("heavy", 1)
 
 	rep := h.reports(h.g, "heavy")["team/app:v0"]
-	kept, omitted := len(rep.Status.Vulnerabilities), int(rep.Status.VulnerabilitiesOmitted)
+	results := h.resultsOf(h.g, rep)
+	kept, omitted := len(results), int(rep.Status.OpenReport.Omitted)
 	h.g.Expect(omitted).To(BeNumerically(">", 0))
 	h.g.Expect(kept + omitted).To(Equal(900))
-	data, err := json.Marshal(rep.Status.Vulnerabilities)
+	h.g.Expect(int(rep.Status.OpenReport.Results)).To(Equal(kept))
+	data, err := json.Marshal(results)
 	h.g.Expect(err).NotTo(HaveOccurred())
 	h.g.Expect(len(data)).To(BeNumerically("<=", scanv1.MaxReportVulnerabilitiesBytes))
 	sev := rep.Status.Findings.Severities
 	h.g.Expect(sev.Critical+sev.High+sev.Medium+sev.Low).To(Equal(int64(900)), "the counts cover what was left out")
 	h.g.Expect(sev.Critical).To(BeNumerically(">", 0))
-	h.g.Expect(rep.Status.Vulnerabilities[0].Severity).To(Equal(scanv1.SeverityCritical), "highest first")
-	for i := 1; i < kept; i++ {
-		h.g.Expect(rankOf[rep.Status.Vulnerabilities[i].Severity]).To(BeNumerically(">=", rankOf[rep.Status.Vulnerabilities[i-1].Severity]))
+	rank := map[openreports.ResultSeverity]int{"critical": 0, "high": 1, "medium": 2, "low": 3}
+	h.g.Expect(results[0].Severity).To(BeEquivalentTo("critical"), "highest first")
+	keptBy := map[openreports.ResultSeverity]int64{}
+	for i, r := range results {
+		keptBy[r.Severity]++
+		if i > 0 {
+			h.g.Expect(rank[r.Severity]).To(BeNumerically(">=", rank[results[i-1].Severity]))
+		}
 	}
-	keptBy := map[scanv1.Severity]int64{}
-	for _, v := range rep.Status.Vulnerabilities {
-		keptBy[v.Severity]++
-	}
-	h.g.Expect(keptBy[scanv1.SeverityCritical]).To(Equal(sev.Critical), "every Critical one fits; the ones left out are lower")
+	h.g.Expect(keptBy["critical"]).To(Equal(sev.Critical), "every Critical one fits; the ones left out are lower")
 }
 
-// A member lets go of its report's vulnerability list as soon as it is read
-// (the lists are most of a report's size); a later round that keeps none
-// still clears the list on the server.
+// Where no Reports are served, a member lets go of its report's
+// vulnerability list as soon as it is written (the lists are most of a
+// report's size); a later round that keeps none still clears the list on
+// the server.
 func TestALaterRoundClearsAListTheManagerLetGoOf(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
+	uninstallOpenReports(t) // the lists stay in the ImageReports
 	refs := h.images("team", "app", 2, func(_ int, img *simulator.Image) { img.Vulnerabilities = 120 })
-	h.scan("lists", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails})
+	h.scan("lists", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails, MinSeverity: scanv1.SeverityLow})
 	h.readyInRound("lists", 1)
 	for _, rep := range h.reports(h.g, "lists") {
 		h.g.Expect(rep.Status.Vulnerabilities).To(HaveLen(120))
@@ -195,9 +190,9 @@ func TestALaterRoundClearsAListTheManagerLetGoOf(t *testing.T) {
 	}
 }
 
-// A catalogue lookup that fails leaves no entry unrated: the image's list
-// is read again on a later pass, and every entry is written with the
-// catalogue's severity, title and CVEs.
+// A catalogue lookup that fails leaves no result unrated: the image's list
+// is read again on a later pass, and every result is written with the
+// catalogue's severity, title, score and CVEs.
 func TestAFailedCatalogueLookupIsReadAgainNotDropped(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
@@ -209,14 +204,8 @@ func TestAFailedCatalogueLookupIsReadAgainNotDropped(t *testing.T) {
 	h.g.Expect(h.sim.Count(simulator.OpCatalogue, simulator.OutcomeServerError)).To(Equal(6), "the lookups did fail")
 	for ref, rep := range h.reports(h.g, "flaky") {
 		img, _ := h.sim.Lookup(simulator.TypePrivate, "team", "app", rep.Spec.Image.Tag)
-		want := map[string]scanv1.Vulnerability{}
-		for _, v := range h.sim.Vulnerabilities(img) {
-			want[*v.VulId] = expectedEntry(h.sim, v)
-		}
-		h.g.Expect(rep.Status.Vulnerabilities).To(HaveLen(30), ref)
-		for _, v := range rep.Status.Vulnerabilities {
-			h.g.Expect(v).To(Equal(want[v.ID]), "%s: %s", ref, v.ID)
-		}
+		want, _ := expectedResults(h.sim, img, scanv1.SeverityHigh)
+		h.g.Expect(h.resultsOf(h.g, rep)).To(Equal(want), ref)
 		h.g.Expect(rep.Status.Message).To(BeEmpty())
 	}
 }

@@ -12,6 +12,8 @@ import (
 	goruntime "runtime"
 	"testing"
 
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -35,7 +37,8 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Start starts the API server with the CRDs of config/crd/bases.
+// Start starts the API server with the CRDs of config/crd/bases, and the
+// OpenReports Report CRD the chart can install (config/openreports).
 func Start() (*Env, error) { return start(true) }
 
 // StartEmpty starts an API server without the project's CRDs, for tests of
@@ -50,9 +53,16 @@ func start(withCRDs bool) (*Env, error) {
 	if err := scanv1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
+	if err := openreports.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{Scheme: scheme}
 	if withCRDs {
-		env.CRDDirectoryPaths, env.ErrorIfCRDPathMissing = []string{filepath.Join(Root(), "config", "crd", "bases")}, true
+		env.CRDDirectoryPaths = []string{filepath.Join(Root(), "config", "crd", "bases"), filepath.Join(Root(), "config", "openreports")}
+		env.ErrorIfCRDPathMissing = true
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		env.BinaryAssetsDirectory = localAssets()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -182,7 +183,7 @@ func TestHelmChart(t *testing.T) {
 	sh(t, "helm", "install", release, "charts/imagescan-operator", "-n", ns, "--create-namespace",
 		"--set", "image.repository="+strings.Split(operatorImage, ":")[0], "--set", "image.tag=e2e",
 		"--set", "hss.region="+region, "--set", "hss.projectID="+projectID, "--set", "hss.endpoint="+simulatorURL,
-		"--set", "hss.defaultCredentialsSecret=hss-credentials")
+		"--set", "hss.defaultCredentialsSecret=hss-credentials", "--set", "openreports.enabled=true")
 	sh(t, "kubectl", "create", "secret", "generic", "hss-credentials", "-n", ns,
 		"--from-literal=accessKey="+accessKey, "--from-literal=secretKey="+secretKey)
 	available(t, ns, deployment)
@@ -212,6 +213,30 @@ func TestHelmChart(t *testing.T) {
 			g.Expect(obj.Status.LastScanRequest.Round).To(Equal(int64(2)))
 			g.Expect(apimeta.IsStatusConditionTrue(obj.Status.Conditions, scanv1.ConditionReady)).To(BeTrue())
 		}, 3*time.Minute, time.Second).Should(Succeed())
+	})
+
+	t.Run("with openreports.enabled, Details are Reports that go with their ImageScan", func(t *testing.T) {
+		g := NewWithT(t)
+		readyScan(t, tenant, "findings", "storefront", func(s *scanv1.ImageScanSpec) {
+			s.Vulnerabilities, s.MinSeverity = scanv1.VulnerabilitiesDetails, scanv1.SeverityLow
+		})
+		var reps openreports.ReportList
+		g.Eventually(func(g Gomega) {
+			g.Expect(kc.List(context.Background(), &reps, client.InNamespace(tenant), client.MatchingLabels{scanv1.LabelImageScan: "findings"})).To(Succeed())
+			g.Expect(reps.Items).NotTo(BeEmpty())
+		}, time.Minute, time.Second).Should(Succeed())
+		for _, rep := range reps.Items {
+			g.Expect(rep.Results).NotTo(BeEmpty(), rep.Name)
+			g.Expect(metav1.GetControllerOf(&rep)).To(HaveField("Kind", "ImageReport"))
+		}
+		out := sh(t, "kubectl", "get", "reports", "-n", tenant, "-l", scanv1.LabelImageScan+"=findings", "-o", "name")
+		g.Expect(strings.Count(out, "report.openreports.io/")).To(Equal(len(reps.Items)))
+
+		g.Expect(kc.Delete(context.Background(), get(t, tenant, "findings"))).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			g.Expect(kc.List(context.Background(), &reps, client.InNamespace(tenant), client.MatchingLabels{scanv1.LabelImageScan: "findings"})).To(Succeed())
+			g.Expect(reps.Items).To(BeEmpty(), "the garbage collector removes them with their ImageReports")
+		}, 2*time.Minute, time.Second).Should(Succeed())
 	})
 
 	t.Run("helm uninstall keeps the CRDs and the ImageScans", func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -100,6 +101,9 @@ func connect() error {
 		return err
 	}
 	if err := scanv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := openreports.AddToScheme(scheme); err != nil {
 		return err
 	}
 	kc, err = client.New(cfg, client.Options{Scheme: scheme})

@@ -122,6 +122,19 @@ func TestChartCRDAndRBACAreConfigs(t *testing.T) {
 	}
 
 	g.Expect(find(render(t, "--set", "crds.enabled=false"), "CustomResourceDefinition", "")).To(BeNil())
+
+	// The OpenReports Report CRD, only when asked for: it is the module's.
+	g.Expect(find(objs, "CustomResourceDefinition", "reports.openreports.io")).To(BeNil(), "off by default")
+	var want apiextensionsv1.CustomResourceDefinition
+	data, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "openreports", "openreports.io_reports.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(yaml.Unmarshal(data, &want)).To(Succeed())
+	crd := find(render(t, "--set", "openreports.enabled=true"), "CustomResourceDefinition", "reports.openreports.io")
+	g.Expect(crd).NotTo(BeNil())
+	spec, _, _ := unstructured.NestedMap(crd.Object, "spec")
+	wantSpec, _ := yaml.Marshal(want.Spec)
+	gotSpec, _ := yaml.Marshal(spec)
+	g.Expect(string(gotSpec)).To(MatchYAML(string(wantSpec)))
 }
 
 func TestChartInstallsUpgradesTheCRDAndKeepsItOnUninstall(t *testing.T) {

@@ -1,0 +1,141 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+)
+
+// reportsGate says whether the cluster serves openreports.io Reports,
+// asking discovery at most once a minute: Reports start within a minute of
+// the API appearing (its CRD, or reports-server's APIService), and the
+// lists go back to the ImageReports once it is gone.
+type reportsGate struct {
+	disc    discovery.DiscoveryInterface
+	mu      sync.Mutex
+	served  bool
+	checked time.Time
+}
+
+const reportsRecheck = time.Minute
+
+func (g *reportsGate) serves(now time.Time) bool {
+	if g == nil || g.disc == nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.checked.IsZero() && now.Sub(g.checked) < reportsRecheck && !now.Before(g.checked) {
+		return g.served
+	}
+	g.checked = now
+	list, err := g.disc.ServerResourcesForGroupVersion(openreports.SchemeGroupVersion.String())
+	g.served = err == nil && slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == "reports" })
+	return g.served
+}
+
+// forget makes the next caller ask discovery again: a write found the API
+// gone.
+func (g *reportsGate) forget() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.checked, g.served = time.Time{}, false
+}
+
+// publish moves a list just read to the image's Report, or withdraws a
+// Report whose result is gone (reportStepOf), before m's ImageReport is
+// written with the link. Where Reports are not served the list stays in
+// the ImageReport.
+func (r *ImageScanReconciler) publish(ctx context.Context, p *pass, m *member) error {
+	if !r.reports.serves(r.Clock.Now()) {
+		if m.status.Vulnerabilities != nil {
+			m.status.OpenReport = nil
+		}
+		return nil
+	}
+	switch reportStepOf(m.status, m.written) {
+	case keepReport:
+		m.status.OpenReport = m.written.OpenReport
+	case withdrawReport:
+		old := &openreports.Report{ObjectMeta: metav1.ObjectMeta{Name: m.written.OpenReport.Name, Namespace: m.report.Namespace}}
+		if err := r.Delete(ctx, old); client.IgnoreNotFound(err) != nil && !meta.IsNoMatchError(err) {
+			return fmt.Errorf("delete Report %s: %w", old.Name, err)
+		}
+		m.status.OpenReport = nil
+	case publishReport:
+		link, err := r.writeOpenReport(ctx, m, minSeverityOf(p.obj.Spec))
+		if err != nil || link == nil {
+			return err // nil link: the API went away; the list stays here
+		}
+		m.status.OpenReport, m.status.Vulnerabilities, m.status.VulnerabilitiesOmitted = link, nil, 0
+	}
+	return nil
+}
+
+// writeOpenReport writes m's list as its Report, unless the Report already
+// says the same. When the API server refuses it (too large for it or for
+// etcd, or denied by a policy), the lowest severity is dropped and counted
+// as omitted, until it is taken or nothing is left.
+func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, m *member, lowest scanv1.Severity) (*scanv1.OpenReportLink, error) {
+	list, omitted := m.status.Vulnerabilities, m.status.VulnerabilitiesOmitted
+	for {
+		rep := openReportOf(m.report, list, omitted, lowest)
+		link := &scanv1.OpenReportLink{Name: rep.Name, Results: int32(len(rep.Results)), Digest: digestOf(rep)}
+		link.Omitted = omitted + int32(len(list)-len(rep.Results))
+		if old := m.written.OpenReport; old != nil && *old == *link {
+			return link, nil // a rescan with the same results
+		}
+		err := r.saveOpenReport(ctx, m.report, rep)
+		switch {
+		case err == nil:
+			return link, nil
+		case meta.IsNoMatchError(err) || apierrors.IsNotFound(err):
+			r.reports.forget()
+			return nil, nil
+		case !unwritable(err) || len(list) == 0:
+			return nil, fmt.Errorf("write Report %s: %w", rep.Name, err)
+		}
+		var dropped int32
+		list, dropped = withoutLeastUrgent(list)
+		omitted += dropped
+	}
+}
+
+// saveOpenReport creates or replaces rep, owned by the ImageReport: one
+// merge patch of everything it says, or a creation when there is none.
+// The manager never reads Reports back, so none is cached.
+func (r *ImageScanReconciler) saveOpenReport(ctx context.Context, owner *scanv1.ImageReport, rep *openreports.Report) error {
+	if err := controllerutil.SetControllerReference(owner, rep, r.Scheme()); err != nil {
+		return err
+	}
+	annotations := map[string]any{scanv1.AnnotationResultsOmitted: nil} // nil clears an earlier count
+	for k, v := range rep.Annotations {
+		annotations[k] = v
+	}
+	body, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"labels": rep.Labels, "annotations": annotations, "ownerReferences": rep.OwnerReferences},
+		"source":   rep.Source, "scope": rep.Scope, "configuration": rep.Configuration, "summary": rep.Summary, "results": rep.Results,
+	})
+	if err != nil {
+		return err
+	}
+	err = r.Patch(ctx, rep.DeepCopy(), client.RawPatch(types.MergePatchType, body))
+	if apierrors.IsNotFound(err) {
+		err = r.Create(ctx, rep)
+	}
+	return err
+}
