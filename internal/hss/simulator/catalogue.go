@@ -93,11 +93,7 @@ func (s *Server) listCatalogue(c *call) (any, *apiError) {
 	if st := q.Get("status"); st != "" && st != "vul_status_unfix" && st != "vul_status_ignored" {
 		return nil, badRequest("status must be vul_status_unfix or vul_status_ignored")
 	}
-	offset, e := intIn(q, "offset", 0, 0, maxOffset)
-	if e != nil {
-		return nil, e
-	}
-	limit, e := intIn(q, "limit", defaultLimit, minLimit, maxLimit)
+	offset, limit, e := paging(q, minLimit)
 	if e != nil {
 		return nil, e
 	}

@@ -61,13 +61,20 @@ func parseQuery(q url.Values, lowest int, anyType bool) (listQuery, *apiError) {
 			return lq, e
 		}
 	}
-	if lq.offset, e = intIn(q, "offset", 0, 0, maxOffset); e != nil {
-		return lq, e
+	lq.offset, lq.limit, e = paging(q, lowest)
+	return lq, e
+}
+
+// paging reads a list's offset (0 to 2,000,000) and limit (lowest to 200,
+// 10 when absent), as every list of the API takes them.
+func paging(q url.Values, lowest int) (offset, limit int, e *apiError) {
+	if offset, e = intIn(q, "offset", 0, 0, maxOffset); e != nil {
+		return 0, 0, e
 	}
-	if lq.limit, e = intIn(q, "limit", defaultLimit, lowest, maxLimit); e != nil {
-		return lq, e
+	if limit, e = intIn(q, "limit", defaultLimit, lowest, maxLimit); e != nil {
+		return 0, 0, e
 	}
-	return lq, nil
+	return offset, limit, nil
 }
 
 func imageType(t string) (string, *apiError) {

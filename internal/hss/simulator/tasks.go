@@ -204,11 +204,7 @@ func (s *Server) listTasks(c *call) (any, *apiError) {
 	if st := q.Get("task_status"); st != "" && st != "scanning" && st != "finished" {
 		return nil, badRequest("task_status must be scanning or finished")
 	}
-	offset, e := intIn(q, "offset", 0, 0, maxOffset)
-	if e != nil {
-		return nil, e
-	}
-	limit, e := intIn(q, "limit", defaultLimit, minLimit, maxLimit)
+	offset, limit, e := paging(q, minLimit)
 	if e != nil {
 		return nil, e
 	}

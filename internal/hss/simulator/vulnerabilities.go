@@ -187,11 +187,7 @@ func (s *Server) listVulnerabilities(c *call) (any, *apiError) {
 	if r := q.Get("repair_necessity"); r != "" && r != "immediate_repair" && r != "delay_repair" && r != "not_needed_repair" {
 		return nil, badRequest("repair_necessity must be immediate_repair, delay_repair or not_needed_repair")
 	}
-	offset, e := intIn(q, "offset", 0, 0, maxOffset)
-	if e != nil {
-		return nil, e
-	}
-	limit, e := intIn(q, "limit", defaultLimit, minLimit, maxLimit)
+	offset, limit, e := paging(q, minLimit)
 	if e != nil {
 		return nil, e
 	}
@@ -217,11 +213,7 @@ func (s *Server) listVulnerabilities(c *call) (any, *apiError) {
 // simulator takes 10..200). An unknown vul_id has no CVEs.
 func (s *Server) listCVEs(c *call) (any, *apiError) {
 	q := c.r.URL.Query()
-	offset, e := intIn(q, "offset", 0, 0, maxOffset)
-	if e != nil {
-		return nil, e
-	}
-	limit, e := intIn(q, "limit", defaultLimit, minLimit, maxLimit)
+	offset, limit, e := paging(q, minLimit)
 	if e != nil {
 		return nil, e
 	}
