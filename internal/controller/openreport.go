@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -55,10 +56,12 @@ const maxReportResults = 1000
 
 // Bounds of what a result repeats of its vulnerability: a title, not the
 // description, and a few CVE IDs, not their texts. The catalogue and the
-// link hold the rest once.
+// link hold the rest once. A path keeps its last maxResultPath bytes, which
+// name the file.
 const (
 	maxResultMessage = 200
 	maxResultCVEs    = 10
+	maxResultPath    = 128
 )
 
 // reportCategory is every result's category; managedBy marks the Reports
@@ -124,7 +127,7 @@ func resultOfVulnerability(v scanv1.Vulnerability) openreports.ReportResult {
 	}
 	props := map[string]string{}
 	for k, val := range map[string]string{
-		"package": v.Package, "installedVersion": v.Version, "path": v.Path, "layer": shortDigest(v.Layer),
+		"package": v.Package, "installedVersion": v.Version, "path": pathTail(v.Path), "layer": shortDigest(v.Layer),
 		"cvss": v.CVSS, "url": v.URL, "cves": cveIDs(v.CVEs),
 	} {
 		if val != "" {
@@ -136,6 +139,18 @@ func resultOfVulnerability(v scanv1.Vulnerability) openreports.ReportResult {
 		Severity: openreports.ResultSeverity(strings.ToLower(string(v.Severity))), Result: openreports.Result(result),
 		Description: truncate(message, maxResultMessage), Properties: props,
 	}
+}
+
+// pathTail is a path's last maxResultPath bytes, marked as cut.
+func pathTail(p string) string {
+	if len(p) <= maxResultPath {
+		return p
+	}
+	cut := len(p) - (maxResultPath - len("..."))
+	for cut < len(p) && !utf8.RuneStart(p[cut]) {
+		cut++
+	}
+	return "..." + p[cut:]
 }
 
 // shortDigest is a layer's digest as people quote it: its algorithm and

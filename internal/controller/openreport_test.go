@@ -67,7 +67,8 @@ func TestAnOpenReportMapsEachVulnerabilityAsPeersDo(t *testing.T) {
 		{ID: "V1", Severity: scanv1.SeverityCritical, Title: "openssl: overflow", Description: "long text", Solution: "upgrade",
 			Package: "openssl", Version: "1.0", CVSS: "9.8", URL: "https://x/v1", CVEs: cves,
 			Layer: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
-		{ID: "V2", Severity: scanv1.SeverityMedium, Description: strings.Repeat("d", 500), Package: "zlib"},
+		{ID: "V2", Severity: scanv1.SeverityMedium, Description: strings.Repeat("d", 500), Package: "zlib",
+			Path: "/opt/" + strings.Repeat("vendor/", 40) + "zlib.jar"},
 	}
 	rep := openReportOf(owner, list, 3, scanv1.SeverityLow)
 
@@ -100,6 +101,9 @@ func TestAnOpenReportMapsEachVulnerabilityAsPeersDo(t *testing.T) {
 		t.Fatalf("a Report of critical and high ones says it holds failures only: %v", urgent.Configuration.Limits)
 	}
 	second := rep.Results[1]
+	if p := second.Properties["path"]; len(p) != maxResultPath || !strings.HasSuffix(p, "/vendor/zlib.jar") || !strings.HasPrefix(p, "...") {
+		t.Fatalf("path %q", p)
+	}
 	if second.Result != "warn" || len(second.Description) > maxResultMessage {
 		t.Fatalf("second result %+v", second)
 	}

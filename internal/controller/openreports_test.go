@@ -67,6 +67,9 @@ func expectedResult(e scanv1.Vulnerability) openreports.ReportResult {
 	props := map[string]string{"package": e.Package, "installedVersion": e.Version, "layer": e.Layer[:len("sha256:")+12], "url": e.URL}
 	if e.Path != "" {
 		props["path"] = e.Path
+		if len(e.Path) > 128 { // the tail, which names the file
+			props["path"] = "..." + e.Path[len(e.Path)-125:]
+		}
 	}
 	if e.CVSS != "" {
 		props["cvss"] = e.CVSS

@@ -99,7 +99,7 @@ func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, m *member, lo
 		if old := m.written.OpenReport; old != nil && *old == *link {
 			return link, nil // a rescan with the same results
 		}
-		err := r.saveOpenReport(ctx, m.report, rep)
+		err := r.saveOpenReport(ctx, m.report, rep, m.written.OpenReport == nil)
 		switch {
 		case err == nil:
 			return link, nil
@@ -115,10 +115,11 @@ func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, m *member, lo
 	}
 }
 
-// saveOpenReport creates or replaces rep, owned by the ImageReport: one
-// merge patch of everything it says, or a creation when there is none.
-// The manager never reads Reports back, so none is cached.
-func (r *ImageScanReconciler) saveOpenReport(ctx context.Context, owner *scanv1.ImageReport, rep *openreports.Report) error {
+// saveOpenReport creates or replaces rep, owned by the ImageReport: a
+// creation when none is known (fresh), else one merge patch of everything
+// it says; either falls back to the other when the server says so. The
+// manager never reads Reports back, so none is cached.
+func (r *ImageScanReconciler) saveOpenReport(ctx context.Context, owner *scanv1.ImageReport, rep *openreports.Report, fresh bool) error {
 	if err := controllerutil.SetControllerReference(owner, rep, r.Scheme()); err != nil {
 		return err
 	}
@@ -133,8 +134,14 @@ func (r *ImageScanReconciler) saveOpenReport(ctx context.Context, owner *scanv1.
 	if err != nil {
 		return err
 	}
-	err = r.Patch(ctx, rep.DeepCopy(), client.RawPatch(types.MergePatchType, body))
-	if apierrors.IsNotFound(err) {
+	patch := func() error { return r.Patch(ctx, rep.DeepCopy(), client.RawPatch(types.MergePatchType, body)) }
+	if fresh {
+		if err = r.Create(ctx, rep.DeepCopy()); !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return patch()
+	}
+	if err = patch(); apierrors.IsNotFound(err) {
 		err = r.Create(ctx, rep)
 	}
 	return err
