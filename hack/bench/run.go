@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -241,6 +242,12 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 	return res, nil
 }
 
+// urgent: the catalogue rates the vulnerability Critical or High.
+func urgent(sim *simulator.Server, vulID string) bool {
+	v, ok := sim.Catalogued(vulID)
+	return ok && (*v.SeverityLevel == simulator.SeverityCritical || *v.SeverityLevel == simulator.SeverityHigh)
+}
+
 // detailOf is the vulnerability detail the run's ImageScans ask for.
 func detailOf(objs []*scanv1.ImageScan) scanv1.VulnerabilityDetail {
 	if len(objs) == 0 || objs[0].Spec.Vulnerabilities == "" {
@@ -256,8 +263,8 @@ func detailOf(objs []*scanv1.ImageScan) scanv1.VulnerabilityDetail {
 // each repair necessity, as every entry is rated. A longer one costs, with
 // Summary, its first page and a count of two necessities (the third is the
 // rest); with Details, at least a page of each necessity. Only the entries
-// of whole lists are sure to be looked up. lists counts the images with any
-// vulnerability.
+// of whole lists are sure to be looked up. lists counts the images with a
+// critical or high vulnerability: those Details gives a Report by default.
 func detailNeeds(sim *simulator.Server, images []simulator.Image, mode scanv1.VulnerabilityDetail) (pages, distinct, lists int) {
 	seen := map[string]bool{}
 	for _, img := range images {
@@ -266,7 +273,9 @@ func detailNeeds(sim *simulator.Server, images []simulator.Image, mode scanv1.Vu
 			continue
 		}
 		list := sim.Vulnerabilities(got)
-		lists++
+		if slices.ContainsFunc(list, func(v model.ImageVulInfo) bool { return urgent(sim, *v.VulId) }) {
+			lists++
+		}
 		switch n := len(list); {
 		case n <= hss.PageSize:
 			pages++
