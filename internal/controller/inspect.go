@@ -23,7 +23,7 @@ func detailOf(spec scanv1.ImageScanSpec) scanv1.VulnerabilityDetail {
 // vulnerabilities of the members of ms whose scan succeeded in this round
 // (fanOut): their counts by severity (Summary), and the most urgent entries
 // as many as a report holds (Details). Each entry of a list HSS hands over
-// whole is rated by the catalogue (rateEntries); a longer list is counted
+// whole is rated by the catalogue (ratedList); a longer list is counted
 // by repair necessity. A member without vulnerabilities needs no call
 // (resultOf). A failed read, a catalogue lookup's included, is counted on
 // the report like a statistics failure, at most MaxStatisticsAttempts
