@@ -353,3 +353,27 @@ func installOpenReports(t *testing.T, crd *apiextensionsv1.CustomResourceDefinit
 		return env.Client.List(ctx, &openreports.ReportList{}, client.Limit(1))
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 }
+
+// A Report whose link the ImageReport lost (a status write that never
+// landed) is taken over on the next write, not refused as already there.
+func TestAReportWhoseLinkWasLostIsTakenOver(t *testing.T) {
+	h := newHarness(t, simulator.Config{})
+	h.createSecret(validSecret())
+	refs := h.images("team", "app", 1, func(_ int, img *simulator.Image) { img.Vulnerabilities = 60 })
+	h.scan("lost", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails, MinSeverity: scanv1.SeverityLow})
+	h.readyInRound("lost", 1)
+	irep := h.reports(h.g, "lost")["team/app:v0"]
+	h.g.Expect(irep.Status.OpenReport).NotTo(BeNil())
+
+	forgotten := irep.DeepCopy()
+	forgotten.Status.OpenReport = nil
+	h.g.Expect(env.Client.Status().Patch(context.Background(), forgotten, client.MergeFrom(&irep))).To(Succeed())
+	h.clock.Step(scanv1.MinRescanInterval)
+	h.update("lost", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+	h.readyInRound("lost", 2)
+
+	again := h.reports(h.g, "lost")["team/app:v0"]
+	h.g.Expect(again.Status.ScanStatus).To(Equal("success"), again.Status.Message)
+	h.g.Expect(again.Status.OpenReport).To(HaveValue(HaveField("Results", int32(60))))
+	h.g.Expect(h.openReports(h.g, "lost")).To(HaveLen(1))
+}
