@@ -92,10 +92,7 @@ func TestThrottlingAndServerErrorBurstsAreRetriedWithoutLosingResults(t *testing
 			// A burst hits the next round's batch-scan and then its polls.
 			writes := h.recordWrites()
 			h.sim.FailNext(h.scanOp(), 2, tc.status)
-			h.clock.Step(scanv1.MinRescanInterval)
-			h.update("app", func(o *scanv1.ImageScan) {
-				o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"}
-			})
+			h.requestRescan("app")
 			h.accepted("app", 2)
 			// The retries were reported as such, and the previous results
 			// stayed while retrying.

@@ -243,10 +243,7 @@ func TestARescanOfUnchangedImagesReadsNoStatistics(t *testing.T) {
 	before := h.reports(h.g, "app")
 
 	writes := h.recordReportWrites()
-	h.clock.Step(scanv1.MinRescanInterval)
-	h.update("app", func(o *scanv1.ImageScan) {
-		o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"}
-	})
+	h.requestRescan("app")
 	obj := h.readyInRound("app", 2)
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(n)))
 	h.g.Expect(h.fileStats()).To(Equal(n), "no statistics call in round 2")

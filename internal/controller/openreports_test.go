@@ -160,8 +160,7 @@ func TestDetailsGoToOneOpenReportPerImage(t *testing.T) {
 	// The same image scanned again finds the same: no Report is written
 	// (an update would be refused now, and seen).
 	freezeReports(t, h.ns)
-	h.clock.Step(scanv1.MinRescanInterval)
-	h.update("found", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+	h.requestRescan("found")
 	h.readyInRound("found", 2)
 	for name, rep := range h.openReports(h.g, "found") {
 		h.g.Expect(rep.ResourceVersion).To(Equal(versions[name]), "%s was not written again", name)
@@ -312,8 +311,7 @@ func TestWithoutOpenReportsTheListsStayInImageReports(t *testing.T) {
 	}
 
 	installOpenReports(t, crd)
-	h.clock.Step(scanv1.MinRescanInterval) // past the minute the manager trusts its last look
-	h.update("plain", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+	h.requestRescan("plain") // past the minute the manager trusts its last look
 	h.readyInRound("plain", 2)
 	reps := h.openReports(h.g, "plain")
 	h.g.Expect(reps).To(HaveLen(2))
@@ -359,17 +357,13 @@ func installOpenReports(t *testing.T, crd *apiextensionsv1.CustomResourceDefinit
 func TestAReportWhoseLinkWasLostIsTakenOver(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
-	refs := h.images("team", "app", 1, func(_ int, img *simulator.Image) { img.Vulnerabilities = 60 })
-	h.scan("lost", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails, MinSeverity: scanv1.SeverityLow})
-	h.readyInRound("lost", 1)
-	irep := h.reports(h.g, "lost")["team/app:v0"]
+	irep := h.oneImageWithDetails("lost", 60)
 	h.g.Expect(irep.Status.OpenReport).NotTo(BeNil())
 
 	forgotten := irep.DeepCopy()
 	forgotten.Status.OpenReport = nil
 	h.g.Expect(env.Client.Status().Patch(context.Background(), forgotten, client.MergeFrom(&irep))).To(Succeed())
-	h.clock.Step(scanv1.MinRescanInterval)
-	h.update("lost", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+	h.requestRescan("lost")
 	h.readyInRound("lost", 2)
 
 	again := h.reports(h.g, "lost")["team/app:v0"]

@@ -248,6 +248,24 @@ func (h *harness) eventuallyWithin(bound time.Duration, name string, check func(
 	return last
 }
 
+// requestRescan asks for a new round once the minimum interval since the
+// last one has passed on the controller's clock.
+func (h *harness) requestRescan(name string) {
+	h.t.Helper()
+	h.clock.Step(scanv1.MinRescanInterval)
+	h.update(name, func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+}
+
+// oneImageWithDetails runs a Details round listing every severity over one
+// image team/app:v0 with vulns vulnerabilities, and returns its report.
+func (h *harness) oneImageWithDetails(name string, vulns int32) scanv1.ImageReport {
+	h.t.Helper()
+	refs := h.images("team", "app", 1, func(_ int, img *simulator.Image) { img.Vulnerabilities = vulns })
+	h.scan(name, scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails, MinSeverity: scanv1.SeverityLow})
+	h.readyInRound(name, 1)
+	return h.reports(h.g, name)["team/app:v0"]
+}
+
 // finishScans moves the simulator's clock past every queued scan.
 func (h *harness) finishScans() { h.simClock.Step(time.Minute) }
 

@@ -126,8 +126,7 @@ func TestTheCatalogueIsReadOncePerDistinctVulnerability(t *testing.T) {
 	h.g.Expect(widest).To(BeNumerically(">=", 10), "one is found in many images")
 	h.g.Expect(h.sim.Count(simulator.OpCatalogue, simulator.OutcomeOK)).To(Equal(len(distinct)))
 
-	h.clock.Step(scanv1.MinRescanInterval)
-	h.update("many", func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+	h.requestRescan("many")
 	h.readyInRound("many", 2)
 	h.g.Expect(h.sim.Count(simulator.OpCatalogue, simulator.OutcomeOK)).To(Equal(len(distinct)), "the rescan's entries come from the cache")
 	h.g.Expect(h.sim.Count(simulator.OpVulnerabilities, simulator.OutcomeOK)).To(Equal(2*60), "a new scan's list is read again")
@@ -139,11 +138,7 @@ func TestTheCatalogueIsReadOncePerDistinctVulnerability(t *testing.T) {
 func TestAReportAtItsByteBoundSaysHowManyItLeftOut(t *testing.T) {
 	h := newHarness(t, simulator.Config{})
 	h.createSecret(validSecret())
-	refs := h.images("team", "app", 1, func(_ int, img *simulator.Image) { img.Vulnerabilities = 900 })
-	h.scan("heavy", scanv1.ImageScanSpec{Images: refs, Vulnerabilities: scanv1.VulnerabilitiesDetails, MinSeverity: scanv1.SeverityLow})
-	h.readyInRound("heavy", 1)
-
-	rep := h.reports(h.g, "heavy")["team/app:v0"]
+	rep := h.oneImageWithDetails("heavy", 900)
 	results := h.resultsOf(h.g, rep)
 	kept, omitted := len(results), int(rep.Status.OpenReport.Omitted)
 	h.g.Expect(omitted).To(BeNumerically(">", 0))
