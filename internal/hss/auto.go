@@ -128,4 +128,8 @@ func (a *autoClient) Catalogue(ctx context.Context, vulID string, app bool) (Cat
 	return a.batch.Catalogue(ctx, vulID, app)
 }
 
+func (a *autoClient) HandleVulnerabilities(ctx context.Context, h Handling) error {
+	return a.batch.HandleVulnerabilities(ctx, h)
+}
+
 func (a *autoClient) ServerTime(local time.Time) (time.Time, bool) { return a.batch.ServerTime(local) }

@@ -45,7 +45,7 @@ var (
 // kind, up to four when handled.
 // False when no combination lists it.
 func (c *sdkClient) Catalogue(ctx context.Context, vulID string, app bool) (CatalogueEntry, bool, error) {
-	kinds := []string{"linux_vul", "app_vul"}
+	kinds := []string{KindLinux, KindApp}
 	if app {
 		kinds[0], kinds[1] = kinds[1], kinds[0]
 	}

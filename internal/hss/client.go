@@ -37,6 +37,9 @@ type Client interface {
 	// every image it is found in; app says its entry has a path in the image.
 	// False when the catalogue does not list it.
 	Catalogue(ctx context.Context, vulID string, app bool) (CatalogueEntry, bool, error)
+	// HandleVulnerabilities marks vulnerabilities of an image ignored, or
+	// no longer ignored, in HSS, for every user of the project.
+	HandleVulnerabilities(ctx context.Context, h Handling) error
 	// ServerTime converts a time on the manager's clock to HSS's, as HSS's
 	// answers tell it; false before any answer did.
 	ServerTime(local time.Time) (time.Time, bool)

@@ -74,9 +74,9 @@ func (v vulnerability) generalInfo() model.GeneralImageVulsResponseInfo {
 
 // listCatalogue answers GET /v5/{project_id}/images/vulnerabilities. type,
 // handle_status and image_type are required; severity_level, vul_id,
-// cve_id and status filter (vul_id and cve_id exactly). Nothing is handled
-// or ignored in the simulator, so handle_status=handled and
-// status=vul_status_ignored list nothing.
+// cve_id and status filter (vul_id and cve_id exactly). A vulnerability
+// ignored in some image (HandleImageVulnerability) is handled and
+// vul_status_ignored; the others are unhandled and vul_status_unfix.
 func (s *Server) listCatalogue(c *call) (any, *apiError) {
 	q := c.r.URL.Query()
 	kind := q.Get("type")
@@ -98,7 +98,11 @@ func (s *Server) listCatalogue(c *call) (any, *apiError) {
 		return nil, e
 	}
 	match := func(v *vulnerability) bool {
-		if v.kind != kind || handle != "unhandled" || q.Get("image_type") != "registry" || q.Get("status") == "vul_status_ignored" {
+		ignored := s.ignoredAnywhere(val(v.info.VulId))
+		if v.kind != kind || (handle == "handled") != ignored || q.Get("image_type") != "registry" {
+			return false
+		}
+		if st := q.Get("status"); st != "" && (st == "vul_status_ignored") != ignored {
 			return false
 		}
 		if l := q.Get("severity_level"); l != "" && l != v.severity {

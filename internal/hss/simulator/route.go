@@ -50,6 +50,8 @@ func routeOf(method, path string) route {
 		r.op, r.imageID = OpFileStats, seg[3]
 	case len(seg) == 5 && seg[3] != "" && seg[4] == "vulnerabilities" && method == http.MethodGet:
 		r.op, r.imageID = OpVulnerabilities, seg[3]
+	case len(seg) == 5 && seg[3] == "vulnerability" && seg[4] == "handle" && method == http.MethodPost:
+		r.op = OpHandle
 	case len(seg) == 6 && seg[3] == "vulnerability" && seg[4] != "" && seg[5] == "cve" && method == http.MethodGet:
 		r.op, r.vulID = OpCVEs, seg[4]
 	}

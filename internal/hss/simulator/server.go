@@ -34,6 +34,7 @@ type Server struct {
 	vulns    []vulnerability
 	vulIndex map[string]int
 	tasks    taskList
+	handled  handling
 	// retired: the deprecated calls answer 404 (RetireDeprecated).
 	retired atomic.Bool
 }
@@ -158,7 +159,7 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		return fail(errProject)
 	}
 	// The SDK sends no region header with these.
-	if r.Header.Get("region") == "" && rt.op != OpVulnerabilities && rt.op != OpCatalogue && rt.op != OpListTasks && rt.op != OpRegistryImages {
+	if r.Header.Get("region") == "" && rt.op != OpVulnerabilities && rt.op != OpCatalogue && rt.op != OpListTasks && rt.op != OpRegistryImages && rt.op != OpHandle {
 		return fail(badRequest("the region header is required"))
 	}
 	var out any
@@ -186,6 +187,8 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		out, e = s.listTasks(c)
 	case OpRegistryImages:
 		out, e = s.listRegistryImages(c)
+	case OpHandle:
+		out, e = s.handleVulnerabilities(c)
 	}
 	if e != nil {
 		return fail(e)

@@ -187,6 +187,10 @@ func (s *Server) listVulnerabilities(c *call) (any, *apiError) {
 	if r := q.Get("repair_necessity"); r != "" && r != "immediate_repair" && r != "delay_repair" && r != "not_needed_repair" {
 		return nil, badRequest("repair_necessity must be immediate_repair, delay_repair or not_needed_repair")
 	}
+	handle := q.Get("handle_status")
+	if handle != "" && handle != "unhandled" && handle != "handled" {
+		return nil, badRequest("handle_status must be unhandled or handled")
+	}
 	offset, limit, e := paging(q, minLimit)
 	if e != nil {
 		return nil, e
@@ -198,9 +202,15 @@ func (s *Server) listVulnerabilities(c *call) (any, *apiError) {
 	var list []model.ImageVulInfo
 	if img.Scan.Status == StatusSuccess {
 		for _, v := range s.vulnerabilitiesOf(img) {
-			if r := q.Get("repair_necessity"); r == "" || r == val(v.RepairNecessity) {
-				list = append(list, v)
+			if r := q.Get("repair_necessity"); r != "" && r != val(v.RepairNecessity) {
+				continue
 			}
+			// An ignored vulnerability is handled; without handle_status
+			// the list has both.
+			if handle != "" && s.ignoredIn(img.ImageID, val(v.VulId)) != (handle == "handled") {
+				continue
+			}
+			list = append(list, v)
 		}
 	}
 	total := len(list)
