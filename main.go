@@ -30,6 +30,7 @@ import (
 	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 	"github.com/hss-dev/imagescan-operator/internal/identity"
+	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
 var scheme = runtime.NewScheme()
@@ -87,6 +88,7 @@ func main() {
 	flag.IntVar(&opts.StatsConcurrency, "stats-concurrency", 4, "Parallel file-statistics calls of one ImageScan.")
 	flag.IntVar(&opts.MaxImagesPerScan, "max-images-per-scan", 0, "Most images one ImageScan may scan; one that matches more starts no round (ImageLimitExceeded). 0 is no bound.")
 	flag.Int64Var(&maxAnswer, "hss-max-answer-bytes", hss.DefaultMaxAnswerBytes, "Largest HSS answer read; a larger one fails its call.")
+	flag.DurationVar(&opts.MaxExceptionDuration, "max-exception-duration", triage.DefaultMaxDuration, "Furthest a VulnerabilityException may expire after it last changed; one beyond it accepts nothing (ExpiryBeyondMaximum).")
 	flag.DurationVar(&opts.MinPoll, "min-poll-interval", 5*time.Second, "First wait between polls of a running scan.")
 	flag.DurationVar(&opts.MaxPoll, "max-poll-interval", 2*time.Minute, "Longest wait between polls of a running scan.")
 	zapOpts := zap.Options{}

@@ -140,6 +140,29 @@ type ImageReportStatus struct {
 	// openreports.io (spec.vulnerabilities Details).
 	// +optional
 	OpenReport *OpenReportLink `json:"openReport,omitempty"`
+
+	// Triage is how the namespace's VulnerabilityExceptions were applied
+	// to the image's list.
+	// +optional
+	Triage *ReportTriage `json:"triage,omitempty"`
+}
+
+// ReportTriage records the exceptions applied to an image's list: when
+// they change, the list is marked again, with no new scan.
+type ReportTriage struct {
+	// Key identifies the exceptions that applied (their names,
+	// generations and state) when the list was last marked.
+	// +kubebuilder:validation:MaxLength=64
+	Key string `json:"key"`
+	// Exceptions are those that accept some of the list, with how many.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Exceptions []ExceptionUse `json:"exceptions,omitempty"`
+	// WriteBackPending counts the results whose mark in HSS (ignored or
+	// not) could not be written yet; they are tried again.
+	// +optional
+	WriteBackPending int32 `json:"writeBackPending,omitempty"`
 }
 
 // OpenReportLink names an image's OpenReports Report and says what it holds.
@@ -225,6 +248,19 @@ type Vulnerability struct {
 	// +optional
 	// +listType=atomic
 	CVEs []CVE `json:"cves,omitempty"`
+	// AcceptedBy names the VulnerabilityException that accepts it.
+	// +optional
+	AcceptedBy string `json:"acceptedBy,omitempty"`
+	// FirstSeenRound is the ImageScan's round it was first found in, and
+	// FirstSeen when that round started.
+	// +optional
+	FirstSeenRound int64 `json:"firstSeenRound,omitempty"`
+	// +optional
+	FirstSeen *metav1.Time `json:"firstSeen,omitempty"`
+	// IgnoredInHSS: the exception's write-back marked it ignored in HSS
+	// for this image.
+	// +optional
+	IgnoredInHSS bool `json:"ignoredInHSS,omitempty"`
 }
 
 // CVE is one CVE entry of a vulnerability.
@@ -246,8 +282,8 @@ type CVE struct {
 // +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.filesCount`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`
 // +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.findings.vulnerabilities`
-// +kubebuilder:printcolumn:name="Critical",type=integer,JSONPath=`.status.findings.severities.critical`
-// +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.findings.severities.high`
+// +kubebuilder:printcolumn:name="Critical",type=integer,JSONPath=`.status.findings.open.critical`
+// +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.findings.open.high`
 // +kubebuilder:printcolumn:name="Medium",type=integer,JSONPath=`.status.findings.severities.medium`
 // +kubebuilder:printcolumn:name="Low",type=integer,JSONPath=`.status.findings.severities.low`
 // +kubebuilder:printcolumn:name="Malicious",type=integer,JSONPath=`.status.findings.maliciousFiles`

@@ -219,8 +219,10 @@ type ImageReference struct {
 // +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.summary.totalFiles`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.summary.totalSize`
 // +kubebuilder:printcolumn:name="Vulns",type=integer,JSONPath=`.status.summary.vulnerabilities`
-// +kubebuilder:printcolumn:name="Critical",type=integer,JSONPath=`.status.summary.severities.critical`
-// +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.summary.severities.high`
+// +kubebuilder:printcolumn:name="Critical",type=integer,JSONPath=`.status.summary.open.critical`
+// +kubebuilder:printcolumn:name="High",type=integer,JSONPath=`.status.summary.open.high`
+// +kubebuilder:printcolumn:name="New Critical",type=integer,JSONPath=`.status.summary.new.critical`,priority=1
+// +kubebuilder:printcolumn:name="New High",type=integer,JSONPath=`.status.summary.new.high`,priority=1
 // +kubebuilder:printcolumn:name="Malicious",type=integer,JSONPath=`.status.summary.maliciousFiles`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`

@@ -64,6 +64,12 @@ type ImageScanStatus struct {
 	// +optional
 	// +listType=atomic
 	Images []ImageStatus `json:"images,omitempty"`
+
+	// Exceptions are the VulnerabilityExceptions that accept results of
+	// this ImageScan's images, with how many (at most MaxExceptionScans).
+	// +optional
+	// +listType=atomic
+	Exceptions []ExceptionUse `json:"exceptions,omitempty"`
 }
 
 // ScanTrigger says why a round started.
@@ -224,6 +230,19 @@ type Findings struct {
 	// read (spec.vulnerabilities Summary or Details).
 	// +optional
 	Severities *Severities `json:"severities,omitempty"`
+	// Open counts the vulnerabilities no VulnerabilityException accepts,
+	// by severity: severities less accepted. Alerts and messages speak of
+	// these.
+	// +optional
+	Open *Severities `json:"open,omitempty"`
+	// Accepted counts the listed vulnerabilities an exception accepts.
+	// +optional
+	Accepted *Severities `json:"accepted,omitempty"`
+	// New counts the open vulnerabilities first found in this round, that
+	// the image's result of the round before did not have. An ImageScan's
+	// first round sets the baseline and finds none new.
+	// +optional
+	New *Severities `json:"new,omitempty"`
 }
 
 // Severities count vulnerabilities by HSS's severity. An image's list of
@@ -256,6 +275,23 @@ const (
 	BasisCatalogue       SeverityBasis = "Catalogue"
 	BasisRepairNecessity SeverityBasis = "RepairNecessity"
 )
+
+// Count adds one vulnerability of a severity; an unknown one is Low.
+func (s *Severities) Count(sev Severity) {
+	switch sev {
+	case SeverityCritical:
+		s.Critical++
+	case SeverityHigh:
+		s.High++
+	case SeverityMedium:
+		s.Medium++
+	default:
+		s.Low++
+	}
+}
+
+// Total is the sum of the counts.
+func (s Severities) Total() int64 { return s.Critical + s.High + s.Medium + s.Low }
 
 // Add sums two counts of severities.
 func (s *Severities) Add(o Severities) {

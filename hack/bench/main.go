@@ -24,7 +24,11 @@
 //   - restart: the same, with the manager killed (SIGKILL) and started
 //     again when half of the rounds are accepted;
 //
-//   - peer: a naive client of the same API over --peer-images images.
+//   - peer: a naive client of the same API over --peer-images images;
+//
+//   - triage: the details selector with Details, then a VulnerabilityException
+//     of the namespace accepting the vulnerabilities found in most images,
+//     applied and deleted.
 //
 //     make bench
 //     make bench ARGS="--scenarios scale --images 2000"
@@ -112,7 +116,7 @@ func main() {
 func run() error {
 	var s settings
 	var scenarios string
-	flag.StringVar(&scenarios, "scenarios", "scale,tasks,details,sizes,many,restart,peer", "comma-separated scenarios to run")
+	flag.StringVar(&scenarios, "scenarios", "scale,tasks,details,sizes,many,restart,peer,triage", "comma-separated scenarios to run")
 	flag.IntVar(&s.images, "images", 10000, "images of the scale scenario's ImageScan")
 	flag.Func("sizes", "comma-separated image counts of the sizes scenario (default 1000,10000,100000)", func(v string) error {
 		s.sizes = nil
@@ -165,7 +169,7 @@ func run() error {
 	for _, sc := range []struct {
 		name string
 		fn   func(settings) error
-	}{{"scale", benchScale}, {"tasks", benchTasks}, {"details", benchDetails}, {"sizes", benchSizes}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}} {
+	}{{"scale", benchScale}, {"tasks", benchTasks}, {"details", benchDetails}, {"sizes", benchSizes}, {"many", benchMany}, {"restart", benchRestart}, {"peer", benchPeer}, {"triage", benchTriage}} {
 		if slices.Contains(s.scenarios, sc.name) {
 			if err := sc.fn(s); err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)

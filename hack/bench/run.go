@@ -37,6 +37,9 @@ type runSpec struct {
 	rescan bool
 	// backend is the manager's --hss-backend; batch-scan when empty.
 	backend string
+	// after, when set, runs once the first round is Ready, with the
+	// manager still running (the triage scenario).
+	after func(ctx context.Context, r *sandboxRun) error
 }
 
 // result is one round of a run.
@@ -117,6 +120,9 @@ func measure(s settings, spec runSpec) ([]result, error) {
 		}
 		return nil
 	})
+	if err == nil && spec.after != nil {
+		err = spec.after(ctx, r)
+	}
 	if err != nil || !spec.rescan {
 		return []result{first}, err
 	}

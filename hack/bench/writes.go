@@ -26,8 +26,8 @@ import (
 type apiWrites struct {
 	reportCreates, reportPatches, reportDeletes, scanPatches int
 	// openReports are the creations, patches and deletions of OpenReports
-	// Reports.
-	openReports int
+	// Reports; openReportReads their reads (triage marking them again).
+	openReports, openReportReads int
 }
 
 func (w apiWrites) total() int {
@@ -36,7 +36,7 @@ func (w apiWrites) total() int {
 
 func (w apiWrites) minus(o apiWrites) apiWrites {
 	return apiWrites{w.reportCreates - o.reportCreates, w.reportPatches - o.reportPatches,
-		w.reportDeletes - o.reportDeletes, w.scanPatches - o.scanPatches, w.openReports - o.openReports}
+		w.reportDeletes - o.reportDeletes, w.scanPatches - o.scanPatches, w.openReports - o.openReports, w.openReportReads - o.openReportReads}
 }
 
 // readWrites scrapes the API server's metrics.
@@ -63,6 +63,9 @@ func readWrites(ctx context.Context, cfg *rest.Config) (apiWrites, error) {
 		n := int(m.GetCounter().GetValue())
 		if labels["group"] == openreports.GroupName && labels["verb"] != "GET" && labels["verb"] != "LIST" && labels["verb"] != "WATCH" {
 			w.openReports += n
+		}
+		if labels["group"] == openreports.GroupName && labels["verb"] == "GET" {
+			w.openReportReads += n
 		}
 		if labels["group"] != scanv1.GroupVersion.Group {
 			continue

@@ -47,7 +47,7 @@ func TestAVeryLongVulnerabilityListIsCountedExactlyWithinTheReportsBound(t *test
 			// Too long to rate entry by entry: counted by repair necessity.
 			want := scanv1.Severities{Basis: scanv1.BasisRepairNecessity}
 			for _, v := range h.sim.Vulnerabilities(img) {
-				count(&want, map[string]scanv1.Severity{
+				want.Count(map[string]scanv1.Severity{
 					"immediate_repair": scanv1.SeverityHigh, "delay_repair": scanv1.SeverityMedium}[*v.RepairNecessity])
 			}
 			rep := h.reports(h.g, "long")["legacy/monolith:v0"]

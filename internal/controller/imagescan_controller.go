@@ -23,6 +23,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
 // ClientProvider hands out HSS clients; *hss.Provider is the real one.
@@ -66,6 +67,9 @@ type Options struct {
 	MaxImagesPerScan int
 	// PassTimeout bounds the HSS calls of one reconcile.
 	PassTimeout time.Duration
+	// MaxExceptionDuration is how far ahead of its last change a
+	// VulnerabilityException may expire; default a year.
+	MaxExceptionDuration time.Duration
 	// SweepInterval is how often the caches are pruned; default a minute.
 	SweepInterval time.Duration
 	// Clock is replaced by tests, and so is Ticks, which drives the
@@ -101,6 +105,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PassTimeout <= 0 {
 		o.PassTimeout = 2 * time.Minute
+	}
+	if o.MaxExceptionDuration <= 0 {
+		o.MaxExceptionDuration = triage.DefaultMaxDuration
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = defaultSweepInterval
@@ -175,11 +182,17 @@ func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 	if err := mgr.Add(deletions); err != nil {
 		return err
 	}
+	excs := &exceptionReconciler{Client: mgr.GetClient(), events: r.Events, clock: r.Clock, maxDuration: r.MaxExceptionDuration}
+	if err := excs.setup(mgr); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&scanv1.ImageScan{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WatchesRawSource(source.Channel(deletions.events, &handler.TypedEnqueueRequestForObject[*scanv1.ImageScan]{})).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.scansForSecret)).
+		Watches(&scanv1.VulnerabilityException{}, handler.EnqueueRequestsFromMapFunc(r.scansInNamespace),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
@@ -195,11 +208,27 @@ func (r *ImageScanReconciler) scansForSecret(ctx context.Context, secret client.
 		ctrl.LoggerFrom(ctx).Error(err, "list ImageScans for Secret", "secret", client.ObjectKeyFromObject(secret))
 		return nil
 	}
+	return requestsFor(list)
+}
+
+// requestsFor asks for a reconcile of each ImageScan of list.
+func requestsFor(list scanv1.ImageScanList) []ctrl.Request {
 	reqs := make([]ctrl.Request, 0, len(list.Items))
 	for _, s := range list.Items {
 		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
 	}
 	return reqs
+}
+
+// scansInNamespace finds the ImageScans an exception may apply to: those
+// of its namespace. A change of its status is not one of its rules.
+func (r *ImageScanReconciler) scansInNamespace(ctx context.Context, exc client.Object) []ctrl.Request {
+	var list scanv1.ImageScanList
+	if err := r.List(ctx, &list, client.InNamespace(exc.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list ImageScans for VulnerabilityException", "exception", client.ObjectKeyFromObject(exc))
+		return nil
+	}
+	return requestsFor(list)
 }
 
 // ConfigureCache sets the manager options the controller relies on: the

@@ -24,8 +24,8 @@ const (
 // eachPage reads the ImageScan's reports, the members of its current
 // round, from the API server a page at a time (one consistent list, its
 // pages chained by continue tokens) and hands each page to fn. A member
-// lets go of its vulnerability list at once: nothing reads it back, and
-// the server keeps it.
+// keeps its vulnerability list apart, for triage, only while its page is
+// worked on: the server keeps it.
 func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*member) error) error {
 	limit := int64(reportPage)
 	if detailOf(p.obj.Spec) == scanv1.VulnerabilitiesDetails {
@@ -63,7 +63,7 @@ func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*
 // memberOf is a member as its report shows it.
 func memberOf(rep *scanv1.ImageReport) *member {
 	rep.ManagedFields = nil
-	m := &member{key: keyOfReport(rep), report: rep, listElsewhere: rep.Status.Vulnerabilities != nil}
+	m := &member{key: keyOfReport(rep), report: rep, listElsewhere: rep.Status.Vulnerabilities != nil, previous: rep.Status.Vulnerabilities}
 	rep.Status.Vulnerabilities = nil
 	m.status, m.written = rep.Status, rep.Status
 	return m

@@ -50,7 +50,27 @@ func succeededMessage(s scanv1.ScanSummary) string {
 		msg += fmt.Sprintf("; found %d vulnerabilities, %d malicious files, %d unsafe settings",
 			s.Vulnerabilities, s.MaliciousFiles, s.UnsafeSettings)
 	}
-	return msg
+	return msg + triageMessage(s)
+}
+
+// triageMessage speaks of the open vulnerabilities that need a decision:
+// critical and high ones no exception accepts, those new in the round, and
+// how many exceptions accept.
+func triageMessage(s scanv1.ScanSummary) string {
+	var parts []string
+	if o := s.Open; o != nil && o.Critical+o.High > 0 {
+		parts = append(parts, fmt.Sprintf("%d critical and %d high open", o.Critical, o.High))
+	}
+	if n := s.New; n != nil && n.Total() > 0 {
+		parts = append(parts, fmt.Sprintf("%d new since the last round (%d critical, %d high)", n.Total(), n.Critical, n.High))
+	}
+	if a := s.Accepted; a != nil && a.Total() > 0 {
+		parts = append(parts, fmt.Sprintf("%d accepted by exceptions", a.Total()))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; vulnerabilities: " + strings.Join(parts, ", ")
 }
 
 // nameImages names the images of names, which the tally keeps in key

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"cmp"
+
 	"github.com/prometheus/client_golang/prometheus"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,10 +37,16 @@ var (
 		"1 for the family of HSS calls that serves the ImageScan (batch-scan or tasks).", "backend")
 	vulnerabilitiesGauge = objectGauge("imagescan_vulnerabilities",
 		"Vulnerabilities the round's scans found, by severity (critical, high, medium, low); absent unless spec.vulnerabilities reads them.", "severity")
+	openGauge = objectGauge("imagescan_open_vulnerabilities",
+		"Vulnerabilities no VulnerabilityException accepts, by severity; what alerts should follow.", "severity")
+	acceptedGauge = objectGauge("imagescan_accepted_vulnerabilities",
+		"Vulnerabilities a VulnerabilityException accepts, by severity.", "severity")
+	newGauge = objectGauge("imagescan_new_vulnerabilities",
+		"Open vulnerabilities first found in the current or last round, by severity (an ImageScan's first round finds none new).", "severity")
 
 	objectGauges = []*prometheus.GaugeVec{
 		imagesGauge, findingsGauge, filesGauge, fileBytesGauge, readyGauge, stalledGauge, lastCompletionGauge, intervalGauge,
-		vulnerabilitiesGauge, backendGauge,
+		vulnerabilitiesGauge, backendGauge, openGauge, acceptedGauge, newGauge,
 	}
 )
 
@@ -69,13 +77,16 @@ func recordMetrics(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
 	} {
 		findingsGauge.WithLabelValues(ns, name, kind).Set(float64(n))
 	}
-	if sev := s.Severities; sev != nil {
-		for severity, n := range map[string]int64{"critical": sev.Critical, "high": sev.High, "medium": sev.Medium, "low": sev.Low} {
-			vulnerabilitiesGauge.WithLabelValues(ns, name, severity).Set(float64(n))
-		}
+	if s.Severities != nil {
+		setSeverities(vulnerabilitiesGauge, ns, name, s.Severities)
+		setSeverities(openGauge, ns, name, cmp.Or(s.Open, s.Severities))
+		setSeverities(acceptedGauge, ns, name, cmp.Or(s.Accepted, &scanv1.Severities{}))
+		setSeverities(newGauge, ns, name, cmp.Or(s.New, &scanv1.Severities{}))
 	} else {
 		// Not read: no series rather than a zero that reads as "none found".
-		vulnerabilitiesGauge.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
+		for _, g := range []*prometheus.GaugeVec{vulnerabilitiesGauge, openGauge, acceptedGauge, newGauge} {
+			g.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
+		}
 	}
 	if st.Backend != "" {
 		backendGauge.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
@@ -93,6 +104,12 @@ func recordMetrics(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
 		interval = obj.Spec.Interval.Seconds()
 	}
 	intervalGauge.WithLabelValues(ns, name).Set(interval)
+}
+
+func setSeverities(g *prometheus.GaugeVec, ns, name string, sev *scanv1.Severities) {
+	for severity, n := range map[string]int64{"critical": sev.Critical, "high": sev.High, "medium": sev.Medium, "low": sev.Low} {
+		g.WithLabelValues(ns, name, severity).Set(float64(n))
+	}
 }
 
 // forgetMetrics removes every series of a deleted object.

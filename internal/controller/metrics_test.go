@@ -114,6 +114,28 @@ func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
 			"imagescan_vulnerabilities/high":              float64(sev.High),
 			"imagescan_vulnerabilities/medium":            float64(sev.Medium),
 			"imagescan_vulnerabilities/low":               float64(sev.Low),
+			"imagescan_open_vulnerabilities/critical":     float64(sev.Critical),
+			"imagescan_open_vulnerabilities/high":         float64(sev.High),
+			"imagescan_open_vulnerabilities/medium":       float64(sev.Medium),
+			"imagescan_open_vulnerabilities/low":          float64(sev.Low),
+			"imagescan_accepted_vulnerabilities/critical": 0,
+			"imagescan_accepted_vulnerabilities/high":     0,
+			"imagescan_accepted_vulnerabilities/medium":   0,
+			"imagescan_accepted_vulnerabilities/low":      0,
+			"imagescan_new_vulnerabilities/critical":      0,
+			"imagescan_new_vulnerabilities/high":          0,
+			"imagescan_new_vulnerabilities/medium":        0,
+			"imagescan_new_vulnerabilities/low":           0,
+		}))
+	}, 10*time.Second).Should(Succeed())
+
+	// An exception in force has its expiry as a series, for the alert on
+	// those about to end.
+	h.createException("watched-exception", h.accepting("HSS-VUL-NONE"))
+	expiry := h.exception(h.g, "watched-exception").Spec.ExpiresAt.Unix()
+	h.g.Eventually(func(g Gomega) {
+		g.Expect(objectSeries(g, h.ns, "watched-exception")).To(Equal(map[string]float64{
+			"imagescan_exception_expiry_timestamp_seconds": float64(expiry),
 		}))
 	}, 10*time.Second).Should(Succeed())
 
@@ -122,6 +144,9 @@ func TestMetricsFollowStatusAndDisappearWithTheObject(t *testing.T) {
 	for k := range objectSeries(h.g, h.ns, "watched") {
 		name, _, _ := strings.Cut(k, "/")
 		exported[name] = true
+	}
+	for k := range objectSeries(h.g, h.ns, "watched-exception") {
+		exported[k] = true
 	}
 	for _, name := range alertMetrics(h.g) {
 		h.g.Expect(exported).To(HaveKey(name), "config/prometheus/rules.yaml uses %s", name)

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -30,6 +31,12 @@ func (r *ImageScanReconciler) notify(p *pass, old, st scanv1.ImageScanStatus) {
 		event(corev1.EventTypeNormal, scanv1.EventBackendChanged, "Serve", fmt.Sprintf(
 			"HSS now serves this ImageScan through the %s calls (before: %s); a round in flight goes on without a new scan request", st.Backend, old.Backend))
 	}
+	for _, u := range old.Exceptions {
+		if p.expired[u.Name] && !slices.ContainsFunc(st.Exceptions, func(n scanv1.ExceptionUse) bool { return n.Name == u.Name }) {
+			event(corev1.EventTypeWarning, scanv1.EventExceptionExpired, "Triage", fmt.Sprintf(
+				"VulnerabilityException %s expired: the %d results it accepted in %d images are open again", u.Name, u.Results, u.Images))
+		}
+	}
 	before := apimeta.FindStatusCondition(old.Conditions, scanv1.ConditionReady)
 	after := apimeta.FindStatusCondition(st.Conditions, scanv1.ConditionReady)
 	if after != nil && after.Reason == scanv1.ReasonAuthFailed && (before == nil || before.Reason != after.Reason) {
@@ -53,5 +60,10 @@ func (r *ImageScanReconciler) announce(p *pass, st scanv1.ImageScanStatus, event
 	}
 	if s.MaliciousFiles > 0 {
 		event(corev1.EventTypeWarning, scanv1.EventMaliciousFilesFound, "Scan", maliciousMessage(p.tally, s))
+	}
+	if n := s.New; n != nil && n.Total() > 0 {
+		event(corev1.EventTypeWarning, scanv1.EventNewVulnerabilities, "Scan", fmt.Sprintf(
+			"Round %d found %d open vulnerabilities its images did not have before: %d critical, %d high, %d medium, %d low",
+			round, n.Total(), n.Critical, n.High, n.Medium, n.Low))
 	}
 }

@@ -103,24 +103,16 @@ func openReportOf(rep *scanv1.ImageReport, list []scanv1.Vulnerability, omitted 
 		out.Annotations = map[string]string{scanv1.AnnotationResultsOmitted: strconv.Itoa(int(omitted))}
 	}
 	for _, v := range list {
-		r := resultOfVulnerability(v)
-		if r.Result == openreports.Result("fail") {
-			out.Summary.Fail++
-		} else {
-			out.Summary.Warn++
-		}
-		out.Results = append(out.Results, r)
+		out.Results = append(out.Results, resultOfVulnerability(v))
 	}
+	out.Summary = summaryOf(out.Results)
 	return out
 }
 
 // resultOfVulnerability maps one vulnerability as peers do: the ID is the
-// policy, critical and high fail, medium and low warn.
+// policy, critical and high fail, medium and low warn; one an exception
+// accepts is skipped, and names it.
 func resultOfVulnerability(v scanv1.Vulnerability) openreports.ReportResult {
-	result := "warn"
-	if v.Severity == scanv1.SeverityCritical || v.Severity == scanv1.SeverityHigh {
-		result = "fail"
-	}
 	message := v.Title
 	if message == "" {
 		message = v.Description
@@ -134,11 +126,13 @@ func resultOfVulnerability(v scanv1.Vulnerability) openreports.ReportResult {
 			props[k] = val
 		}
 	}
-	return openreports.ReportResult{
+	r := openreports.ReportResult{
 		Source: scanv1.ReportSource, Policy: v.ID, Category: reportCategory,
-		Severity: openreports.ResultSeverity(strings.ToLower(string(v.Severity))), Result: openreports.Result(result),
+		Severity:    openreports.ResultSeverity(strings.ToLower(string(v.Severity))),
 		Description: truncate(message, maxResultMessage), Properties: props,
 	}
+	setResultTriage(&r, v.Severity, v.AcceptedBy, v.FirstSeenRound, timeText(v.FirstSeen), v.IgnoredInHSS)
+	return r
 }
 
 // pathTail is a path's last maxResultPath bytes, marked as cut.

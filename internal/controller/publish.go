@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
 // reportsGate says whether the cluster serves openreports.io Reports,
@@ -56,10 +57,11 @@ func (g *reportsGate) forget() {
 	g.checked, g.served = time.Time{}, false
 }
 
-// publish moves a list just read to the image's Report, or withdraws a
-// Report whose result is gone (reportStepOf), before m's ImageReport is
-// written with the link. Where Reports are not served the list stays in
-// the ImageReport.
+// publish moves a list just read to the image's Report, marked by the
+// exceptions that match the image, or withdraws a Report whose result is
+// gone (reportStepOf), or marks a Report's results again when those
+// exceptions changed, before m's ImageReport is written with the link.
+// Where Reports are not served the list stays in the ImageReport.
 func (r *ImageScanReconciler) publish(ctx context.Context, p *pass, m *member) error {
 	if !r.reports.serves(r.Clock.Now()) {
 		if m.status.Vulnerabilities != nil {
@@ -70,6 +72,9 @@ func (r *ImageScanReconciler) publish(ctx context.Context, p *pass, m *member) e
 	switch reportStepOf(m.status, m.written) {
 	case keepReport:
 		m.status.OpenReport = m.written.OpenReport
+		if m.status.OpenReport != nil && stale(m.written, p.rulesFor(m.key).Key()) {
+			return r.remarkOpenReport(ctx, p, m)
+		}
 	case withdrawReport:
 		old := &openreports.Report{ObjectMeta: metav1.ObjectMeta{Name: m.written.OpenReport.Name, Namespace: m.report.Namespace}}
 		if err := r.Delete(ctx, old); client.IgnoreNotFound(err) != nil && !meta.IsNoMatchError(err) {
@@ -77,7 +82,7 @@ func (r *ImageScanReconciler) publish(ctx context.Context, p *pass, m *member) e
 		}
 		m.status.OpenReport = nil
 	case publishReport:
-		link, err := r.writeOpenReport(ctx, m, minSeverityOf(p.obj.Spec))
+		link, err := r.writeOpenReport(ctx, p, m)
 		if err != nil || link == nil {
 			return err // nil link: the API went away; the list stays here
 		}
@@ -86,19 +91,47 @@ func (r *ImageScanReconciler) publish(ctx context.Context, p *pass, m *member) e
 	return nil
 }
 
-// writeOpenReport writes m's list as its Report, unless the Report already
-// says the same. When the API server refuses it (too large for it or for
-// etcd, or denied by a policy), the lowest severity is dropped and counted
-// as omitted, until it is taken or nothing is left.
-func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, m *member, lowest scanv1.Severity) (*scanv1.OpenReportLink, error) {
-	list, omitted := m.status.Vulnerabilities, m.status.VulnerabilitiesOmitted
+// writeOpenReport writes m's list as its Report, marked, unless the
+// Report already says the same under the same exceptions: its link's
+// digest is of the list as HSS gave it, so a rescan that finds the same
+// costs no read of the Report. When the API server refuses it (too large
+// for it or for etcd, or denied by a policy), the lowest severity is
+// dropped and counted as omitted, until it is taken or nothing is left.
+func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, p *pass, m *member) (*scanv1.OpenReportLink, error) {
+	s := &m.status
+	list, omitted, lowest := s.Vulnerabilities, s.VulnerabilitiesOmitted, minSeverityOf(p.obj.Spec)
+	rules := p.rulesFor(m.key)
+	digest := digestOf(openReportOf(m.report, list, omitted, lowest))
+	if old := m.written.OpenReport; old != nil && old.Digest == digest && !stale(m.written, rules.Key()) {
+		// The same results under the same exceptions: nothing is new
+		// unless this round already found it.
+		f, was := ownFindings(s), m.written.Findings
+		if f.Accepted, f.New = nil, nil; was != nil {
+			f.Accepted = was.Accepted
+			if m.written.Round == s.Round {
+				f.New = was.New
+			}
+		}
+		f.Open, s.Triage = triage.Open(f.Severities, ptrValue(f.Accepted)), m.written.Triage
+		return old, nil
+	}
+	sameImage := m.written.ImageID == s.ImageID
+	seen := seenOfList(m.previous, sameImage)
+	if m.written.OpenReport != nil {
+		results, err := r.readOpenReport(ctx, m.report.Namespace, m.written.OpenReport.Name)
+		if err != nil {
+			return nil, err
+		}
+		seen = seenOfResults(results, sameImage)
+	}
+	fs := findingsOfList(list)
+	out, pending := r.mark(ctx, p, m, fs, seen)
+	applyToList(list, fs)
+	setTriage(s, rules.Key(), out, pending)
 	for {
 		rep := openReportOf(m.report, list, omitted, lowest)
-		link := &scanv1.OpenReportLink{Name: rep.Name, Results: int32(len(rep.Results)), Digest: digestOf(rep)}
+		link := &scanv1.OpenReportLink{Name: rep.Name, Results: int32(len(rep.Results)), Digest: digest}
 		link.Omitted = omitted + int32(len(list)-len(rep.Results))
-		if old := m.written.OpenReport; old != nil && *old == *link {
-			return link, nil // a rescan with the same results
-		}
 		err := r.saveOpenReport(ctx, m.report, rep, m.written.OpenReport == nil)
 		switch {
 		case err == nil:
@@ -113,6 +146,51 @@ func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, m *member, lo
 		list, dropped = withoutLeastUrgent(list)
 		omitted += dropped
 	}
+}
+
+// remarkOpenReport marks the results of m's Report again, for the
+// exceptions that match the image now, and counts them. A Report gone
+// from outside leaves the counts as they were, until the next round.
+func (r *ImageScanReconciler) remarkOpenReport(ctx context.Context, p *pass, m *member) error {
+	link := m.written.OpenReport
+	rep := &openreports.Report{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: m.report.Namespace, Name: link.Name}, rep)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read Report %s: %w", link.Name, err)
+	}
+	fs := findingsOfResults(rep.Results)
+	out, pending := r.mark(ctx, p, m, fs, nil)
+	applyToResults(rep.Results, fs)
+	rep.Summary = summaryOf(rep.Results)
+	if err := r.saveOpenReport(ctx, m.report, rep, false); err != nil {
+		return fmt.Errorf("write Report %s: %w", rep.Name, err)
+	}
+	setTriage(&m.status, p.rulesFor(m.key).Key(), out, pending)
+	return nil
+}
+
+// readOpenReport reads a Report's results; none when it is gone.
+func (r *ImageScanReconciler) readOpenReport(ctx context.Context, namespace, name string) ([]openreports.ReportResult, error) {
+	rep := &openreports.Report{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, rep)
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read Report %s: %w", name, err)
+	}
+	return rep.Results, nil
+}
+
+func ptrValue[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // saveOpenReport creates or replaces rep, owned by the ImageReport: a

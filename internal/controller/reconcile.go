@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,7 +36,24 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	r.notify(p, obj.Status, st)
 	recordMetrics(obj, st)
-	return r.result(p, st, err)
+	res, err := r.result(p, st, err)
+	if err != nil {
+		return res, err
+	}
+	return r.untilExceptionEnds(p, res), nil
+}
+
+// untilExceptionEnds brings a requeue forward to when an exception in force
+// ends, so that its results open again on time.
+func (r *ImageScanReconciler) untilExceptionEnds(p *pass, res ctrl.Result) ctrl.Result {
+	if p.rulesChange.IsZero() {
+		return res
+	}
+	wait := min(max(p.rulesChange.Sub(r.Clock.Now()), 0)+time.Second, r.MaxRequeue)
+	if res.RequeueAfter == 0 || wait < res.RequeueAfter {
+		res.RequeueAfter = wait
+	}
+	return res
 }
 
 // run takes the pass through its steps, stopping at the first error. The
@@ -48,6 +66,9 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 	calls, cancel := context.WithTimeout(ctx, r.PassTimeout)
 	defer cancel()
+	if err := r.loadExceptions(ctx, p); err != nil {
+		return err
+	}
 	if err := r.resolve(calls, p); err != nil {
 		return err
 	}

@@ -125,8 +125,9 @@ func (r *ImageScanReconciler) deleteReports(ctx context.Context, ms []*member) e
 }
 
 // saveMembers writes the report of each of ms whose status the pass
-// changed, as a merge patch of the difference: a rescan with the same
-// result writes a report once, for its new round and scan time. A member
+// changed, as a merge patch of the difference, once triage has brought its
+// counts up to date with the exceptions: a rescan with the same result
+// writes a report once, for its new round and scan time. A member
 // only waiting for its statistics or vulnerabilities is not written until
 // they come, or a read fails. Once written, a member lets go of its
 // vulnerability list: the server holds it, and nothing reads it back.
@@ -134,6 +135,7 @@ func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*me
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(reportWriters)
 	for _, m := range ms {
+		r.triageMember(ctx, p, m)
 		if m.report == nil || equality.Semantic.DeepEqual(m.status, m.written) {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
 // pass is what one reconcile of an ImageScan learns and decides. The steps
@@ -50,6 +51,11 @@ type pass struct {
 	// evidenceWait, when set: an earlier call's outcome is unknown and HSS
 	// may yet show the round; no new call until that long after it.
 	evidenceWait time.Duration
+	// rules are the namespace's exceptions in force, rulesChange when one
+	// of them ends; expired names those that have ended.
+	rules       triage.Set
+	rulesChange time.Time
+	expired     map[string]bool
 }
 
 // member is one image of the round: its report as the cluster holds it, and
@@ -64,6 +70,10 @@ type member struct {
 	// and written leave out (the cache strips them, and a member lets go of
 	// its list once saved).
 	listElsewhere bool
+	// previous is the list the report held when its page was read, for
+	// triage to carry first-seen rounds and mark it again; dropped with the
+	// page.
+	previous []scanv1.Vulnerability
 }
 
 // saved records that status is now the server's, and lets go of the
@@ -73,7 +83,7 @@ func (m *member) saved() {
 		m.status.Vulnerabilities = nil
 		m.listElsewhere = true
 	}
-	m.written = m.status
+	m.written, m.previous = m.status, nil
 }
 
 // phase names the stage of an ImageScan's current round.

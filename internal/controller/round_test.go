@@ -86,7 +86,7 @@ func TestSummaryCountsEveryMemberByItsResult(t *testing.T) {
 	want := scanv1.ScanSummary{
 		Matched: 6, Succeeded: 2, Failed: 1, NotFound: 1, StatisticsUnavailable: 1, Pending: 1,
 		Findings: scanv1.Findings{Vulnerabilities: 6, MaliciousFiles: 1, UnsafeSettings: 2,
-			Severities: &scanv1.Severities{High: 2, Medium: 3}},
+			Severities: &scanv1.Severities{High: 2, Medium: 3}, Open: &scanv1.Severities{High: 2, Medium: 3}},
 		TotalFiles: 7, TotalFileSize: 9 << 30, TotalSize: "9.0GiB",
 	}
 	if !reflect.DeepEqual(got, want) {

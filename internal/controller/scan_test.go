@@ -65,7 +65,7 @@ func TestExplicitListScanEndsReadyWithFileStatistics(t *testing.T) {
 	}
 	h.g.Expect(obj.Status.Summary).To(Equal(scanv1.ScanSummary{
 		Matched: 3, Succeeded: 3, TotalFiles: files, TotalFileSize: size, TotalSize: obj.Status.Summary.TotalSize,
-		Findings: scanv1.Findings{Severities: &scanv1.Severities{}}, // no vulnerability, none to read
+		Findings: scanv1.Findings{Severities: &scanv1.Severities{}, Open: &scanv1.Severities{}}, // no vulnerability, none to read
 	}))
 	h.g.Expect(h.batchScans()).To(Equal(1))
 	h.g.Expect(h.fileStats()).To(Equal(3))

@@ -32,6 +32,7 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 		Summary:             old.Summary,
 		Images:              old.Images,
 		Backend:             old.Backend,
+		Exceptions:          old.Exceptions,
 	}
 	// The backend shown is the one that served the calls; a client that
 	// does not know yet (BackendAuto after a restart) changes nothing.
@@ -47,6 +48,7 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 		}
 		st.Summary = t.summaryOf()
 		st.Images = t.images(imagesBudget(p.obj))
+		st.Exceptions = t.exceptionUses()
 	case p.started:
 		// The round's members are fixed and none has a result yet.
 		st.Summary = scanv1.ScanSummary{Matched: round.Members, Pending: round.Members, TotalSize: HumanBytes(0)}

@@ -249,11 +249,13 @@ func (h *harness) eventuallyWithin(bound time.Duration, name string, check func(
 }
 
 // requestRescan asks for a new round once the minimum interval since the
-// last one has passed on the controller's clock.
+// last one has passed on the controller's clock, with a value of the
+// annotation not used before.
 func (h *harness) requestRescan(name string) {
 	h.t.Helper()
 	h.clock.Step(scanv1.MinRescanInterval)
-	h.update(name, func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: "again"} })
+	at := h.clock.Now().UTC().Format(time.RFC3339Nano)
+	h.update(name, func(o *scanv1.ImageScan) { o.Annotations = map[string]string{scanv1.RescanAnnotation: at} })
 }
 
 // oneImageWithDetails runs a Details round listing every severity over one

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -25,6 +26,8 @@ type tally struct {
 	lines     []line
 	// named holds, per kind of trouble, the first members in key order.
 	named map[trouble][]namedImage
+	// exceptions counts the results each exception accepts, and the images.
+	exceptions map[string]scanv1.ExceptionUse
 	// present are the members of an explicit list, which restoreMembers
 	// compares with the spec; nil for a selector, whose members may be
 	// many.
@@ -59,7 +62,7 @@ type namedImage struct {
 const minLineBytes = 64
 
 func newTally(round int64, explicit bool) *tally {
-	t := &tally{round: round, named: map[trouble][]namedImage{}}
+	t := &tally{round: round, named: map[trouble][]namedImage{}, exceptions: map[string]scanv1.ExceptionUse{}}
 	if explicit {
 		t.present = map[imageKey]bool{}
 	}
@@ -96,11 +99,16 @@ func (t *tally) add(m *member) {
 		sum.Vulnerabilities += f.Vulnerabilities
 		sum.MaliciousFiles += f.MaliciousFiles
 		sum.UnsafeSettings += f.UnsafeSettings
-		if f.Severities != nil {
-			if sum.Severities == nil {
-				sum.Severities = &scanv1.Severities{}
+		addSeverities(&sum.Severities, f.Severities)
+		addSeverities(&sum.Open, cmp.Or(f.Open, f.Severities))
+		addSeverities(&sum.Accepted, f.Accepted)
+		addSeverities(&sum.New, f.New)
+		if s.Triage != nil {
+			for _, u := range s.Triage.Exceptions {
+				sum := t.exceptions[u.Name]
+				sum.Name, sum.Results, sum.Images = u.Name, sum.Results+u.Results, sum.Images+1
+				t.exceptions[u.Name] = sum
 			}
-			sum.Severities.Add(*f.Severities)
 		}
 	}
 	if malicious(s, round) {
@@ -108,6 +116,28 @@ func (t *tally) add(m *member) {
 		t.name(troubleMalicious, m, fmt.Sprintf("%d malicious files", s.Findings.MaliciousFiles))
 	}
 	t.addLine(m, state)
+}
+
+// addSeverities adds counts to a sum, which starts with the first.
+func addSeverities(sum **scanv1.Severities, s *scanv1.Severities) {
+	if s == nil {
+		return
+	}
+	if *sum == nil {
+		*sum = &scanv1.Severities{}
+	}
+	(*sum).Add(*s)
+}
+
+// exceptionUses are the exceptions that accept results of the members, in
+// name order, at most MaxExceptionScans.
+func (t *tally) exceptionUses() []scanv1.ExceptionUse {
+	var out []scanv1.ExceptionUse
+	for _, u := range t.exceptions {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b scanv1.ExceptionUse) int { return strings.Compare(a.Name, b.Name) })
+	return out[:min(len(out), scanv1.MaxExceptionScans)]
 }
 
 // name remembers m for messages about kind, keeping the first namedImages
