@@ -94,6 +94,10 @@ test-quick: vet verify-generated envtest ## The operator's own tests on a real A
 	KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./... -count=1
 	$(MAKE) --no-print-directory test-tasks
 
+.PHONY: test-unit
+test-unit: ## The tests that need no API server (go test -short): the decisions as tables, the HSS client over HTTP against the simulator, the simulator; Go is all it needs.
+	go test -short ./... -count=1
+
 .PHONY: test-tasks
 test-tasks: envtest ## The reconciler's suite again, on the task calls that succeed the deprecated batch-scan.
 	HSS_TEST_BACKEND=tasks KUBEBUILDER_ASSETS="$$(./hack/setup-envtest.sh)" go test ./internal/controller/ -count=1

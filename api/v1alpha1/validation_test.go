@@ -38,6 +38,7 @@ func ptrTime(s string) *metav1.Time {
 }
 
 func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
+	testenv.Require(t)
 	cases := []struct {
 		name    string
 		mutate  func(*scanv1.ImageScan)
@@ -116,6 +117,7 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 }
 
 func TestAdmissionAcceptsValidSpecs(t *testing.T) {
+	testenv.Require(t)
 	obj := validScan()
 	obj.Spec.Interval = &metav1.Duration{Duration: 24 * time.Hour}
 	obj.Spec.Timeout = &metav1.Duration{Duration: 30 * time.Minute}
@@ -125,6 +127,7 @@ func TestAdmissionAcceptsValidSpecs(t *testing.T) {
 }
 
 func TestSamplesAreAccepted(t *testing.T) {
+	testenv.Require(t)
 	dir := filepath.Join(testenv.Root(), "config", "samples")
 	var kustomization struct {
 		Resources []string `json:"resources"`
@@ -146,6 +149,7 @@ func TestSamplesAreAccepted(t *testing.T) {
 }
 
 func TestNewObjectReadsAsInProgress(t *testing.T) {
+	testenv.Require(t)
 	obj := validScan()
 	obj.Name = "fresh"
 	ctx := context.Background()

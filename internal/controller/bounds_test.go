@@ -19,6 +19,7 @@ import (
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+	"github.com/hss-dev/imagescan-operator/internal/testenv"
 )
 
 // withJanitor starts a harness whose reconciler sweeps its caches every few
@@ -105,6 +106,7 @@ func (p *pageReader) seen() (limits []int64, largest int) {
 // never cached: the manager holds a page of reports whatever the round's
 // size (500, or 16 with Details, whose reports hold vulnerability lists).
 func TestARoundIsReadAPageAtATime(t *testing.T) {
+	testenv.Require(t)
 	for _, tc := range []struct {
 		mode   scanv1.VulnerabilityDetail
 		images int
@@ -135,6 +137,7 @@ func TestARoundIsReadAPageAtATime(t *testing.T) {
 // Credentials parsed from a Secret go once the Secret is gone, whether or
 // not an ImageScan is reconciled again.
 func TestCredentialsOfDeletedSecretsAreDropped(t *testing.T) {
+	testenv.Require(t)
 	var r *controller.ImageScanReconciler
 	h := withJanitor(t, &r)
 	refs := h.images("team", "app", 1, nil)
@@ -372,6 +375,7 @@ func TestAListingLongerThanAPassesDeadlineCompletes(t *testing.T) {
 // every scan of a long round: once a pass has saved the first wave's
 // results, the walks after it drop them, while the round goes on.
 func TestTheFeedForgetsScansARoundHasSaved(t *testing.T) {
+	testenv.Require(t)
 	var r *controller.ImageScanReconciler
 	h := withJanitor(t, &r)
 	h.createSecret(validSecret())

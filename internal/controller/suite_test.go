@@ -95,6 +95,7 @@ func newHarness(t *testing.T, cfg simulator.Config, limits ...hss.LimitOptions) 
 // newHarnessWith starts a harness whose managers' reconcilers adjust changes.
 func newHarnessWith(t *testing.T, cfg simulator.Config, adjust func(h *harness, r *controller.ImageScanReconciler), limits ...hss.LimitOptions) *harness {
 	t.Helper()
+	testenv.Require(t)
 	h := &harness{t: t, g: NewWithT(t), simClock: testingclock.NewFakeClock(time.Now()), clock: testingclock.NewFakeClock(time.Now())}
 	if adjust != nil {
 		h.adjust = func(r *controller.ImageScanReconciler) { adjust(h, r) }

@@ -118,6 +118,11 @@ func Main(m *testing.M, use func(*Env)) {
 			os.Exit(m.Run())
 		}
 	}
+	// go test -short (make test-unit) runs the tests that need no API
+	// server; the others skip themselves (Require).
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
 	env, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -127,4 +132,13 @@ func Main(m *testing.M, use func(*Env)) {
 	code := m.Run()
 	_ = env.Stop()
 	os.Exit(code)
+}
+
+// Require skips a test that needs the API server when go test runs with
+// -short, where Main starts none.
+func Require(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the API server (envtest): run without -short")
+	}
 }
