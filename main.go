@@ -30,7 +30,6 @@ import (
 	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 	"github.com/hss-dev/imagescan-operator/internal/identity"
-	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
 var scheme = runtime.NewScheme()
@@ -57,6 +56,7 @@ func main() {
 		workloadIdentity                      bool
 		federation                            identity.Config
 	)
+	d := controller.DefaultOptions() // the flags' defaults
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorisation.")
 	flag.BoolVar(&http2, "enable-http2", false, "Allow HTTP/2 on the metrics server (off: HTTP/2 rapid-reset mitigations).")
@@ -82,15 +82,16 @@ func main() {
 	flag.DurationVar(&timeout, "hss-timeout", 30*time.Second, "Timeout of one HSS call.")
 	flag.StringVar(&backend, "hss-backend", hss.BackendBatchScan, "Family of HSS calls: batch-scan (deprecated by HSS, still served), tasks (its successors), or auto (batch-scan until HSS answers that it no longer exists, then tasks, per endpoint).")
 	flag.DurationVar(&limits.MaxWait, "hss-max-wait", 5*time.Second, "Longest a call waits for its identity's budget; a longer wait, or a pause HSS asked for, requeues the ImageScan instead.")
-	flag.DurationVar(&opts.EvidenceWindow, "evidence-window", 2*time.Minute, "After a batch-scan call whose outcome is unknown, how long to wait for HSS to show the round before asking again.")
-	flag.DurationVar(&opts.PassTimeout, "pass-timeout", 2*time.Minute, "Bound of the HSS calls of one reconcile.")
-	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "ImageScans reconciled in parallel.")
-	flag.IntVar(&opts.StatsConcurrency, "stats-concurrency", 4, "Parallel file-statistics calls of one ImageScan.")
+	flag.DurationVar(&opts.EvidenceWindow, "evidence-window", d.EvidenceWindow, "After a batch-scan call whose outcome is unknown, how long to wait for HSS to show the round before asking again.")
+	flag.DurationVar(&opts.PassTimeout, "pass-timeout", d.PassTimeout, "Bound of the HSS calls of one reconcile.")
+	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", d.MaxConcurrentReconciles, "ImageScans reconciled in parallel.")
+	flag.IntVar(&opts.ReadConcurrency, "read-concurrency", d.ReadConcurrency, "Calls in flight that read what one ImageScan's scans gave: file statistics, vulnerability lists, catalogue lookups.")
+	flag.IntVar(&opts.ReadConcurrency, "stats-concurrency", d.ReadConcurrency, "Deprecated: --read-concurrency, which it sets.")
 	flag.IntVar(&opts.MaxImagesPerScan, "max-images-per-scan", 0, "Most images one ImageScan may scan; one that matches more starts no round (ImageLimitExceeded). 0 is no bound.")
 	flag.Int64Var(&maxAnswer, "hss-max-answer-bytes", hss.DefaultMaxAnswerBytes, "Largest HSS answer read; a larger one fails its call.")
-	flag.DurationVar(&opts.MaxExceptionDuration, "max-exception-duration", triage.DefaultMaxDuration, "Furthest a VulnerabilityException may expire after it last changed; one beyond it accepts nothing (ExpiryBeyondMaximum).")
-	flag.DurationVar(&opts.MinPoll, "min-poll-interval", 5*time.Second, "First wait between polls of a running scan.")
-	flag.DurationVar(&opts.MaxPoll, "max-poll-interval", 2*time.Minute, "Longest wait between polls of a running scan.")
+	flag.DurationVar(&opts.MaxExceptionDuration, "max-exception-duration", d.MaxExceptionDuration, "Furthest a VulnerabilityException may expire after it last changed; one beyond it accepts nothing (ExpiryBeyondMaximum).")
+	flag.DurationVar(&opts.MinPoll, "min-poll-interval", d.MinPoll, "First wait between polls of a running scan.")
+	flag.DurationVar(&opts.MaxPoll, "max-poll-interval", d.MaxPoll, "Longest wait between polls of a running scan.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -99,7 +99,7 @@ type ImageReportStatus struct {
 	Size string `json:"size,omitempty"`
 
 	// StatisticsAttempts counts failed file-statistics calls for this
-	// round's scan. At MaxStatisticsAttempts (3) the controller stops trying
+	// round's scan. At MaxReadAttempts (3) the controller stops trying
 	// until the next round.
 	// +optional
 	StatisticsAttempts int32 `json:"statisticsAttempts,omitempty"`
@@ -115,7 +115,7 @@ type ImageReportStatus struct {
 	Detail VulnerabilityDetail `json:"detail,omitempty"`
 
 	// DetailAttempts counts failed reads of the vulnerabilities for this
-	// round's scan; at MaxStatisticsAttempts (3) the controller stops
+	// round's scan; at MaxReadAttempts (3) the controller stops
 	// trying until the next round, and message says why.
 	// +optional
 	DetailAttempts int32 `json:"detailAttempts,omitempty"`

@@ -11,10 +11,12 @@ const MaxImages = 1000
 // image has its own ImageReport, and status.summary counts them all.
 const MaxStatusImagesBytes = 256 << 10
 
-// MaxStatisticsAttempts bounds the file-statistics calls for one image's
-// scan: after that many failures the image is reported without statistics
-// (statisticsAttempts says so), so one unreadable answer cannot hold a round.
-const MaxStatisticsAttempts = 3
+// MaxReadAttempts bounds the failed reads of what one image's scan gave,
+// each kind on its own count: its file statistics (statisticsAttempts)
+// and its vulnerabilities (detailAttempts). After that many failures the
+// image is reported without it, so one unreadable answer cannot hold a
+// round.
+const MaxReadAttempts = 3
 
 // ImageScanStatus is the observed state of an ImageScan.
 type ImageScanStatus struct {
@@ -182,7 +184,7 @@ const (
 	// ResultNotFound: HSS does not list the image.
 	ResultNotFound ImageResult = "NotFound"
 	// ResultStatisticsUnavailable: scanned, but the file statistics could
-	// not be read in MaxStatisticsAttempts tries.
+	// not be read in MaxReadAttempts tries.
 	ResultStatisticsUnavailable ImageResult = "StatisticsUnavailable"
 )
 

@@ -63,7 +63,7 @@ type settings struct {
 	queueDelay, scanDuration  time.Duration
 	latency, peerPoll         time.Duration
 	minPoll, maxPoll          time.Duration
-	statsConcurrency          int
+	readConcurrency           int
 	pprof                     string
 	timeout                   time.Duration
 	manager, workDir          string
@@ -84,7 +84,7 @@ func (s settings) rate(objects int) float64 {
 	if perCall <= 0 {
 		return s.quota
 	}
-	inFlight := min(maxInFlight, min(objects, workers)*s.statsConcurrency)
+	inFlight := min(maxInFlight, min(objects, workers)*s.readConcurrency)
 	return min(s.quota, float64(inFlight)/perCall)
 }
 
@@ -140,7 +140,8 @@ func run() error {
 	flag.DurationVar(&s.peerPoll, "peer-poll", 10*time.Second, "the peer's wait between polls of an image")
 	flag.DurationVar(&s.minPoll, "min-poll-interval", 5*time.Second, "the manager's --min-poll-interval")
 	flag.DurationVar(&s.maxPoll, "max-poll-interval", 30*time.Second, "the manager's --max-poll-interval")
-	flag.IntVar(&s.statsConcurrency, "stats-concurrency", 4, "the manager's --stats-concurrency: calls in flight for one ImageScan")
+	flag.IntVar(&s.readConcurrency, "read-concurrency", 4, "the manager's --read-concurrency: calls in flight for one ImageScan")
+	flag.IntVar(&s.readConcurrency, "stats-concurrency", 4, "the same, by its earlier name")
 	flag.StringVar(&s.pprof, "pprof", "", "the manager's --pprof-bind-address, e.g. 127.0.0.1:6060, to take its heap profile during a run")
 	flag.DurationVar(&s.timeout, "timeout", 30*time.Minute, "longest wait for one run")
 	verbose := flag.Bool("v", false, "show the sandbox's logs")
@@ -163,9 +164,9 @@ func run() error {
 	}
 
 	fmt.Printf("%s, %s/%s, %d CPUs. Simulator: queue delay %s, scan %s, %s a call; manager --hss-qps %g (burst %g, %d in flight), "+
-		"--stats-concurrency %d, simulator quota %.4g calls/s; polls every %s to %s.\n",
+		"--read-concurrency %d, simulator quota %.4g calls/s; polls every %s to %s.\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), s.queueDelay, s.scanDuration, s.latency,
-		s.quota, s.quota, maxInFlight, s.statsConcurrency, s.quota*1.1, s.minPoll, s.maxPoll)
+		s.quota, s.quota, maxInFlight, s.readConcurrency, s.quota*1.1, s.minPoll, s.maxPoll)
 	for _, sc := range []struct {
 		name string
 		fn   func(settings) error

@@ -179,7 +179,7 @@ func TestAnAnswerOverTheCapIsTheImagesFailedRead(t *testing.T) {
 	h.g.Expect(ready).To(ContainSubstring("ml/trainer:v1"))
 	h.g.Expect(ready).To(ContainSubstring("exceeded"))
 	h.g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(1)))
-	h.g.Expect(h.reports(h.g, "huge")["ml/trainer:v1"].Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxStatisticsAttempts)))
+	h.g.Expect(h.reports(h.g, "huge")["ml/trainer:v1"].Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxReadAttempts)))
 }
 
 // A selector that matches more images than the platform lets one
@@ -293,7 +293,7 @@ func TestAPassCutByItsDeadlineGoesOnSoon(t *testing.T) {
 	// Every call takes 200 ms and a pass may make calls for one second, two
 	// at a time: a pass reads about ten of the forty.
 	h := newHarnessWith(t, simulator.Config{Faults: simulator.Faults{Latency: 200 * time.Millisecond}}, func(_ *harness, r *controller.ImageScanReconciler) {
-		r.PassTimeout, r.MaxPoll, r.StatsConcurrency = time.Second, time.Hour, 2
+		r.PassTimeout, r.MaxPoll, r.ReadConcurrency = time.Second, time.Hour, 2
 	})
 	h.createSecret(validSecret())
 	h.images("team", "app", 40, nil)

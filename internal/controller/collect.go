@@ -18,7 +18,7 @@ import (
 // has them (resultOf) and costs no call.
 //
 // A failed call is counted on the report, and the image is tried again on
-// the next poll, at most MaxStatisticsAttempts times in the round, so one
+// the next poll, at most MaxReadAttempts times in the round, so one
 // unreadable answer neither holds the round nor makes the controller spin.
 func (r *ImageScanReconciler) collect(ctx context.Context, p *pass, ms []*member) error {
 	round := p.round.Round
@@ -61,11 +61,11 @@ func recordStatisticsFailure(s *scanv1.ImageReportStatus, err error) {
 	if errors.As(err, &he) {
 		err = he // drop the wrapping that repeats the image's name
 	}
-	if s.StatisticsAttempts >= scanv1.MaxStatisticsAttempts {
+	if s.StatisticsAttempts >= scanv1.MaxReadAttempts {
 		s.Message = fmt.Sprintf("file statistics unavailable after %d attempts: %v", s.StatisticsAttempts, err)
 		return
 	}
-	s.Message = fmt.Sprintf("file statistics failed (attempt %d of %d, retrying): %v", s.StatisticsAttempts, scanv1.MaxStatisticsAttempts, err)
+	s.Message = fmt.Sprintf("file statistics failed (attempt %d of %d, retrying): %v", s.StatisticsAttempts, scanv1.MaxReadAttempts, err)
 }
 
 type statsKey struct {

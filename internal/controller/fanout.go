@@ -56,7 +56,7 @@ func (r *ImageScanReconciler) readMembers(ctx, calls context.Context, p *pass, p
 	return nil
 }
 
-// fanOut makes call for each of ms, StatsConcurrency at a time. What an
+// fanOut makes call for each of ms, ReadConcurrency at a time. What an
 // error means is decided here for every member call: an authentication
 // failure, which every call would share, stops the fan-out and is
 // returned; throttling starts no further call and is returned once the
@@ -65,7 +65,7 @@ func (r *ImageScanReconciler) readMembers(ctx, calls context.Context, p *pass, p
 // the member's own, handed to failed (under a lock, as is call's success).
 func (r *ImageScanReconciler) fanOut(ctx context.Context, ms []*member, call func(context.Context, *member) (func(), error), failed func(*member, error)) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.StatsConcurrency)
+	g.SetLimit(r.ReadConcurrency)
 	var mu sync.Mutex
 	var throttled error
 	for _, m := range ms {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
@@ -126,7 +128,7 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 		p.unfinished, p.ownWalk = listed, true
 	}
 	feed := r.feeds.feed(p.client, hss.Filter{ImageType: string(p.obj.Spec.ImageType)}, r.Clock.Now())
-	done, err := feed.finished(ctx, keyOf(p.obj), p.round, walked, r.Clock)
+	done, err := feed.finished(ctx, client.ObjectKeyFromObject(p.obj), p.round, walked, r.Clock)
 	switch {
 	case errors.Is(err, errFeedBusy):
 		// No news this time; the next poll asks again.
@@ -151,7 +153,7 @@ func endedInRound(img hss.Image, round *scanv1.ScanRequest) bool {
 // outside acknowledges nothing: those heard nothing of the answer.
 func (r *ImageScanReconciler) acknowledge(p *pass) {
 	if p.restored > 0 {
-		r.feeds.forget(keyOf(p.obj))
+		r.feeds.forget(client.ObjectKeyFromObject(p.obj))
 		return
 	}
 	if p.feed != nil && p.tally != nil {
@@ -159,7 +161,7 @@ func (r *ImageScanReconciler) acknowledge(p *pass) {
 		if !p.unsavedFrom.IsZero() && p.unsavedFrom.Before(upTo) {
 			upTo = p.unsavedFrom
 		}
-		p.feed.acknowledge(keyOf(p.obj), p.round.Round, upTo)
+		p.feed.acknowledge(client.ObjectKeyFromObject(p.obj), p.round.Round, upTo)
 	}
 }
 

@@ -45,8 +45,10 @@ type Defaults struct {
 // Options tune the reconciler; zero values take the defaults below.
 type Options struct {
 	MaxConcurrentReconciles int
-	// StatsConcurrency bounds parallel file-statistics calls of one ImageScan.
-	StatsConcurrency int
+	// ReadConcurrency bounds the calls in flight that read what one
+	// ImageScan's scans gave: file statistics, vulnerability lists and
+	// catalogue lookups.
+	ReadConcurrency int
 	// MinPoll and MaxPoll bound the wait between polls of a running round.
 	MinPoll, MaxPoll time.Duration
 	// MaxRequeue caps any wait, e.g. for the next interval round.
@@ -78,39 +80,39 @@ type Options struct {
 	Ticks clock.WithTicker
 }
 
+// DefaultOptions are the reconciler's settings where a field is zero, and
+// the defaults of the manager's flags.
+func DefaultOptions() Options {
+	return Options{
+		MaxConcurrentReconciles: 4,
+		ReadConcurrency:         4,
+		MinPoll:                 5 * time.Second,
+		MaxPoll:                 2 * time.Minute,
+		MaxRequeue:              time.Hour,
+		StalledRetry:            10 * time.Minute,
+		StartTimeout:            30 * time.Minute,
+		EvidenceWindow:          2 * time.Minute,
+		PassTimeout:             2 * time.Minute,
+		MaxExceptionDuration:    triage.DefaultMaxDuration,
+		SweepInterval:           defaultSweepInterval,
+	}
+}
+
 func (o *Options) setDefaults() {
-	if o.MaxConcurrentReconciles <= 0 {
-		o.MaxConcurrentReconciles = 4
+	d := DefaultOptions()
+	for _, f := range []struct{ v, d *int }{{&o.MaxConcurrentReconciles, &d.MaxConcurrentReconciles}, {&o.ReadConcurrency, &d.ReadConcurrency}} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
-	if o.StatsConcurrency <= 0 {
-		o.StatsConcurrency = 4
-	}
-	if o.MinPoll <= 0 {
-		o.MinPoll = 5 * time.Second
-	}
-	if o.MaxPoll <= 0 {
-		o.MaxPoll = 2 * time.Minute
-	}
-	if o.MaxRequeue <= 0 {
-		o.MaxRequeue = time.Hour
-	}
-	if o.StalledRetry <= 0 {
-		o.StalledRetry = 10 * time.Minute
-	}
-	if o.StartTimeout <= 0 {
-		o.StartTimeout = 30 * time.Minute
-	}
-	if o.EvidenceWindow <= 0 {
-		o.EvidenceWindow = 2 * time.Minute
-	}
-	if o.PassTimeout <= 0 {
-		o.PassTimeout = 2 * time.Minute
-	}
-	if o.MaxExceptionDuration <= 0 {
-		o.MaxExceptionDuration = triage.DefaultMaxDuration
-	}
-	if o.SweepInterval <= 0 {
-		o.SweepInterval = defaultSweepInterval
+	for _, f := range []struct{ v, d *time.Duration }{
+		{&o.MinPoll, &d.MinPoll}, {&o.MaxPoll, &d.MaxPoll}, {&o.MaxRequeue, &d.MaxRequeue}, {&o.StalledRetry, &d.StalledRetry},
+		{&o.StartTimeout, &d.StartTimeout}, {&o.EvidenceWindow, &d.EvidenceWindow}, {&o.PassTimeout, &d.PassTimeout},
+		{&o.MaxExceptionDuration, &d.MaxExceptionDuration}, {&o.SweepInterval, &d.SweepInterval},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

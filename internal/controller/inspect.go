@@ -26,7 +26,7 @@ func detailOf(spec scanv1.ImageScanSpec) scanv1.VulnerabilityDetail {
 // whole is rated by the catalogue (ratedList); a longer list is counted
 // by repair necessity. A member without vulnerabilities needs no call
 // (resultOf). A failed read, a catalogue lookup's included, is counted on
-// the report like a statistics failure, at most MaxStatisticsAttempts
+// the report like a statistics failure, at most MaxReadAttempts
 // times, and read again on a later pass.
 func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass, ms []*member) error {
 	mode := detailOf(p.obj.Spec)
@@ -68,7 +68,7 @@ func minSeverityOf(spec scanv1.ImageScanSpec) scanv1.Severity {
 // awaitingDetail: the member's scan succeeded in this round and its
 // vulnerabilities are still to be read.
 func awaitingDetail(s scanv1.ImageReportStatus, round int64) bool {
-	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.Detail == "" && s.DetailAttempts < scanv1.MaxStatisticsAttempts
+	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.Detail == "" && s.DetailAttempts < scanv1.MaxReadAttempts
 }
 
 // severityOf is the catalogue's severity of an entry, else its repair
@@ -262,9 +262,9 @@ func recordDetailFailure(s *scanv1.ImageReportStatus, err error) {
 	if errors.As(err, &he) {
 		err = he
 	}
-	if s.DetailAttempts >= scanv1.MaxStatisticsAttempts {
+	if s.DetailAttempts >= scanv1.MaxReadAttempts {
 		s.Message = fmt.Sprintf("vulnerabilities unavailable after %d attempts: %v", s.DetailAttempts, err)
 		return
 	}
-	s.Message = fmt.Sprintf("reading the vulnerabilities failed (attempt %d of %d, retrying): %v", s.DetailAttempts, scanv1.MaxStatisticsAttempts, err)
+	s.Message = fmt.Sprintf("reading the vulnerabilities failed (attempt %d of %d, retrying): %v", s.DetailAttempts, scanv1.MaxReadAttempts, err)
 }

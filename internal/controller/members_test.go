@@ -133,8 +133,8 @@ func TestUnreadableStatisticsAreTriedThreeTimesForAnyMember(t *testing.T) {
 	h.g.Expect(condition(obj, scanv1.ConditionReady).Message).To(ContainSubstring("team/app:v999"))
 	h.g.Expect(obj.Status.Images[0].Tag).To(Equal("v999"), "the image that needs attention comes first")
 	bad := h.reports(h.g, "wide")["team/app:v999"]
-	h.g.Expect(bad.Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxStatisticsAttempts)))
-	want := n - 1 + scanv1.MaxStatisticsAttempts
+	h.g.Expect(bad.Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxReadAttempts)))
+	want := n - 1 + scanv1.MaxReadAttempts
 	h.g.Expect(h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK)).To(Equal(want))
 	h.g.Consistently(func() int { return h.sim.Count(simulator.OpFileStats, simulator.OutcomeOK) }, time.Second, 50*time.Millisecond).
 		Should(Equal(want), "no call after the third")

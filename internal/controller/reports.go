@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -19,8 +18,6 @@ import (
 
 // reportWriters bounds the report writes of one pass in flight at once.
 const reportWriters = 8
-
-func keyOf(obj client.Object) types.NamespacedName { return client.ObjectKeyFromObject(obj) }
 
 func keyOfReport(rep *scanv1.ImageReport) imageKey {
 	i := rep.Spec.Image

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -67,8 +68,8 @@ func (r *ImageScanReconciler) resolve(ctx context.Context, p *pass) error {
 func (r *ImageScanReconciler) target(obj *scanv1.ImageScan) (hss.Target, error) {
 	spec := obj.Spec
 	t := hss.Target{
-		Region:              firstOf(spec.Region, r.Defaults.Region),
-		ProjectID:           firstOf(spec.ProjectID, r.Defaults.ProjectID),
+		Region:              cmp.Or(spec.Region, r.Defaults.Region),
+		ProjectID:           cmp.Or(spec.ProjectID, r.Defaults.ProjectID),
 		Endpoint:            r.Defaults.Endpoint,
 		EnterpriseProjectID: spec.EnterpriseProjectID,
 	}
@@ -110,7 +111,7 @@ func (r *ImageScanReconciler) fromSecret(ctx context.Context, key types.Namespac
 		return err
 	}
 	t.Credentials, t.CredentialsSource, t.CredentialsVersion = creds.Credentials, "secret:"+key.String(), creds.version
-	t.ProjectID = firstOf(t.ProjectID, creds.projectID)
+	t.ProjectID = cmp.Or(t.ProjectID, creds.projectID)
 	return nil
 }
 
@@ -132,13 +133,4 @@ func (r *ImageScanReconciler) fromServiceAccount(ctx context.Context, sa types.N
 	// its temporary keys expire.
 	t.Credentials, t.CredentialsSource, t.CredentialsVersion = creds, "serviceaccount:"+sa.String(), "federated"
 	return nil
-}
-
-func firstOf(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -125,9 +125,9 @@ func stateOf(s scanv1.ImageReportStatus, round int64) scanv1.ImageResult {
 		return scanv1.ResultNotFound
 	case s.ScanStatus != hss.StatusSuccess:
 		return scanv1.ResultFailed
-	case s.FilesCount == nil && s.StatisticsAttempts >= scanv1.MaxStatisticsAttempts:
+	case s.FilesCount == nil && s.StatisticsAttempts >= scanv1.MaxReadAttempts:
 		return scanv1.ResultStatisticsUnavailable
-	case s.FilesCount == nil, s.Detail == "" && s.DetailAttempts < scanv1.MaxStatisticsAttempts:
+	case s.FilesCount == nil, s.Detail == "" && s.DetailAttempts < scanv1.MaxReadAttempts:
 		return scanv1.ResultPending
 	}
 	return scanv1.ResultSucceeded
@@ -136,7 +136,7 @@ func stateOf(s scanv1.ImageReportStatus, round int64) scanv1.ImageResult {
 // awaitingStatistics: the image's scan of this round succeeded and its file
 // statistics are to be read.
 func awaitingStatistics(s scanv1.ImageReportStatus, round int64) bool {
-	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.FilesCount == nil && s.StatisticsAttempts < scanv1.MaxStatisticsAttempts
+	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.FilesCount == nil && s.StatisticsAttempts < scanv1.MaxReadAttempts
 }
 
 // clockSkew allows for HSS's clock differing from the manager's in a round

@@ -84,14 +84,14 @@ func TestUndecodableStatisticsCompleteTheRoundAndNameTheImage(t *testing.T) {
 	h.g.Expect(obj.Status.Summary.Pending).To(BeZero())
 	reports := h.reports(h.g, "odd")
 	bad := reports["ml/trainer:v1"]
-	h.g.Expect(bad.Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxStatisticsAttempts)))
+	h.g.Expect(bad.Status.StatisticsAttempts).To(Equal(int32(scanv1.MaxReadAttempts)))
 	h.g.Expect(bad.Status.FilesSize).To(BeNil())
 	h.g.Expect(obj.Status.Images[0].Result).To(Equal(scanv1.ResultStatisticsUnavailable), "the image that needs attention comes first")
 	h.g.Expect(*reports["ml/trainer:v0"].Status.FilesSize).To(Equal(realSizes[0]), "the other images' results stand")
 	h.g.Expect(*reports["ml/trainer:v2"].Status.FilesSize).To(Equal(realSizes[2]))
 
 	// Two good answers and three tries of the bad one, then nothing more.
-	want := 2 + scanv1.MaxStatisticsAttempts
+	want := 2 + scanv1.MaxReadAttempts
 	h.g.Expect(h.fileStats()).To(Equal(want))
 	h.g.Consistently(h.fileStats, time.Second, 50*time.Millisecond).Should(Equal(want))
 }

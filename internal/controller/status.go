@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +28,7 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 		ObservedGeneration:  p.obj.Generation,
 		Conditions:          slices.Clone(old.Conditions),
 		LastScanRequest:     p.round.DeepCopy(),
-		LastHandledRescanAt: firstOf(p.handled, old.LastHandledRescanAt),
+		LastHandledRescanAt: cmp.Or(p.handled, old.LastHandledRescanAt),
 		LastCompletionTime:  old.LastCompletionTime,
 		Summary:             old.Summary,
 		Images:              old.Images,

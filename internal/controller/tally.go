@@ -87,7 +87,7 @@ func (t *tally) add(m *member) {
 		sum.TotalFileSize += *s.FilesSize
 	case scanv1.ResultFailed:
 		sum.Failed++
-		t.name(troubleFailed, m, firstOf(s.Message, s.ScanStatus))
+		t.name(troubleFailed, m, cmp.Or(s.Message, s.ScanStatus))
 	case scanv1.ResultNotFound:
 		sum.NotFound++
 		t.name(troubleNotFound, m, "not found")
