@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
-	"github.com/hss-dev/imagescan-operator/internal/hss"
 )
 
 // Slices of a round's member reads. A pass reads a slice's statistics and
@@ -57,12 +56,12 @@ func (r *ImageScanReconciler) readMembers(ctx, calls context.Context, p *pass, p
 }
 
 // fanOut makes call for each of ms, ReadConcurrency at a time. What an
-// error means is decided here for every member call: an authentication
-// failure, which every call would share, stops the fan-out and is
-// returned; throttling starts no further call and is returned once the
-// calls in flight end, as the budget is spent; a call the pass's deadline
-// or another's failure cancelled is nobody's fault; any other failure is
-// the member's own, handed to failed (under a lock, as is call's success).
+// error does to the others is the policy of its class (errors.go): one
+// every call would share stops the fan-out and is returned; one that
+// spends the budget starts no further call and is returned once the calls
+// in flight end; any other is the member's own, handed to failed (under a
+// lock, as is call's success), unless the pass's deadline or another's
+// failure cancelled the call, which is nobody's fault.
 func (r *ImageScanReconciler) fanOut(ctx context.Context, ms []*member, call func(context.Context, *member) (func(), error), failed func(*member, error)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.ReadConcurrency)
@@ -79,18 +78,21 @@ func (r *ImageScanReconciler) fanOut(ctx context.Context, ms []*member, call fun
 			done, err := call(gctx, m)
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case err == nil:
+			if err == nil {
 				if done != nil {
 					done()
 				}
-			case hss.ClassOf(err) == hss.ClassAuth:
+				return nil
+			}
+			switch policyOf(err).members {
+			case allFail:
 				return err
-			case hss.ClassOf(err) == hss.ClassThrottled:
+			case budgetSpent:
 				throttled = err
-			case gctx.Err() != nil:
 			default:
-				failed(m, err)
+				if gctx.Err() == nil {
+					failed(m, err)
+				}
 			}
 			return nil
 		})

@@ -51,13 +51,10 @@ func (r *ImageScanReconciler) resolve(ctx context.Context, p *pass) error {
 		if errors.As(err, &he) && he.Err != nil {
 			ctrl.LoggerFrom(ctx).Info("HSS client could not be configured", "reason", he.Summary, "cause", he.Err.Error())
 		}
-		switch hss.ClassOf(err) {
-		case hss.ClassTransient, hss.ClassThrottled:
-			return fromHSS(err) // IAM unreachable, or the client still being built
-		case hss.ClassAuth:
-			return &stepError{Reason: scanv1.ReasonAuthFailed, Stalled: true, Err: err}
+		if policyOf(err).config {
+			return &stepError{Reason: scanv1.ReasonInvalidConfig, Stalled: true, Err: err}
 		}
-		return &stepError{Reason: scanv1.ReasonInvalidConfig, Stalled: true, Err: err}
+		return fromHSS(err) // IAM unreachable, the client still being built, or refused keys
 	}
 	p.client = c
 	return nil

@@ -217,8 +217,7 @@ func namedRequest(req hss.BatchScanRequest, missing map[imageKey]bool) hss.Batch
 // did not take the request. Timeouts, broken connections, 500 and gateway
 // errors leave the outcome unknown.
 func refused(err error) bool {
-	switch hss.ClassOf(err) {
-	case hss.ClassThrottled, hss.ClassAuth, hss.ClassInvalid, hss.ClassNotFound:
+	if policyOf(err).refused {
 		return true
 	}
 	var he *hss.Error
