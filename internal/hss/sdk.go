@@ -134,21 +134,40 @@ func (c *sdkClient) EachImage(ctx context.Context, f Filter, fn func(Image) erro
 
 // eachImage runs a paged image list: page answers one offset with its
 // images and the total HSS counts. It stops at the end of the list, at the
-// largest offset the call accepts, or a page past f.MaxImages.
+// largest offset the call accepts, or after the page that goes past
+// f.MaxImages.
 func eachImage(f Filter, fn func(Image) error, page func(offset int32) ([]Image, int, error)) error {
 	listed := 0
-	for offset := int32(0); offset <= maxListOffset; offset += PageSize {
+	return walkPages(0, func(offset int32) ([]Image, int64, error) {
+		if f.MaxImages > 0 && listed > f.MaxImages {
+			return nil, 0, nil // enough to know there are more
+		}
 		images, total, err := page(offset)
+		listed += len(images)
+		return images, int64(total), err
+	}, func(img Image) (bool, error) { return true, fn(img) })
+}
+
+// walkPages is every paged list of the client: it asks page for offset 0,
+// PageSize, ... and hands each entry to fn until fn says to stop. page
+// answers an offset with its entries and the total HSS counts (-1 when the
+// call gives none). It ends at the end of the list, when fn stops, after
+// maxPages pages (0 for no bound but the largest offset the calls
+// accept), or at the first error. One page is held at a time.
+func walkPages[T any](maxPages int, page func(offset int32) ([]T, int64, error), fn func(T) (bool, error)) error {
+	var seen int64
+	for n, offset := 0, int32(0); offset <= maxListOffset && (maxPages == 0 || n < maxPages); n, offset = n+1, offset+PageSize {
+		items, total, err := page(offset)
 		if err != nil {
 			return err
 		}
-		for _, img := range images {
-			if err := fn(img); err != nil {
+		for _, it := range items {
+			if more, err := fn(it); err != nil || !more {
 				return err
 			}
 		}
-		listed += len(images)
-		if len(images) < PageSize || listed >= total || f.MaxImages > 0 && listed > f.MaxImages {
+		seen += int64(len(items))
+		if len(items) < PageSize || total >= 0 && seen >= total {
 			return nil
 		}
 	}

@@ -175,8 +175,9 @@ func (c *tasksClient) RequestSeen(ctx context.Context, since time.Time, req Batc
 		return false, nil
 	}
 	images := len(value(bodies[0].ImageInfo))
-	for page := range int32(maxTaskPages) {
-		offset, limit := page*PageSize, int32(PageSize)
+	seen := false
+	err := walkPages(maxTaskPages, func(offset int32) ([]model.ImageScanTaskInfo, int64, error) {
+		limit := int32(PageSize)
 		req := &model.ListImageScanTaskRequest{EnterpriseProjectId: c.eps, Type: "image_scan", TaskType: optString("manual"), Offset: &offset, Limit: &limit}
 		var resp *model.ListImageScanTaskResponse
 		err := c.call(ctx, OpListTasks, func() (err error) {
@@ -184,17 +185,12 @@ func (c *tasksClient) RequestSeen(ctx context.Context, since time.Time, req Batc
 			return err
 		})
 		if err != nil {
-			return false, fmt.Errorf("list scan tasks: %w", err)
+			return nil, 0, fmt.Errorf("list scan tasks: %w", err)
 		}
-		list := value(resp.DataList)
-		for _, t := range list {
-			if !fromMillis(t.BeginTime).Before(since) && (images == 0 && value(t.IsAll) || int(value(t.TotalNum)) == images) {
-				return true, nil
-			}
-		}
-		if len(list) < PageSize {
-			break
-		}
-	}
-	return false, nil
+		return value(resp.DataList), -1, nil
+	}, func(t model.ImageScanTaskInfo) (bool, error) {
+		seen = !fromMillis(t.BeginTime).Before(since) && (images == 0 && value(t.IsAll) || int(value(t.TotalNum)) == images)
+		return !seen, nil
+	})
+	return seen, err
 }

@@ -74,22 +74,18 @@ func (c *sdkClient) Vulnerabilities(ctx context.Context, img Image, keep func(Vu
 			}
 			continue
 		}
-		for offset := int32(0); keeping && offset <= maxListOffset; offset += PageSize {
+		err := walkPages(0, func(offset int32) ([]Vulnerability, int64, error) {
 			page, t, err := c.vulnerabilityPage(ctx, img, necessity, offset, PageSize)
-			if err != nil {
-				return counts, err
-			}
 			if offset == 0 {
 				*n = t
 			}
-			for _, v := range page {
-				if keeping = keep(v, whole); !keeping {
-					break
-				}
-			}
-			if len(page) < PageSize || int64(offset)+int64(len(page)) >= t {
-				break
-			}
+			return page, t, err
+		}, func(v Vulnerability) (bool, error) {
+			keeping = keep(v, whole)
+			return keeping, nil
+		})
+		if err != nil {
+			return counts, err
 		}
 	}
 	return counts, nil
