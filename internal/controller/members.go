@@ -209,7 +209,7 @@ func (r *ImageScanReconciler) restoreMembers(ctx context.Context, p *pass) error
 	for _, m := range lost {
 		t.add(m)
 	}
-	if round.CompletedAt != nil && round.AcceptedAt != nil {
+	if phaseOf(round) == phaseCompleted {
 		round.CompletedAt = nil
 	}
 	r.Events.Eventf(p.obj, nil, corev1.EventTypeWarning, scanv1.EventReportsDeleted, "Restore", "%s",

@@ -52,6 +52,7 @@ func TestPhaseOfARound(t *testing.T) {
 		{nil, phaseNone},
 		{&scanv1.ScanRequest{Round: 1}, phaseRequesting},
 		{&scanv1.ScanRequest{Round: 1, Attempts: 2}, phaseRequesting},
+		{&scanv1.ScanRequest{Round: 1, Attempts: 2, UnconfirmedSince: &now}, phaseUnconfirmed},
 		{&scanv1.ScanRequest{Round: 1, AcceptedAt: &now}, phaseScanning},
 		{&scanv1.ScanRequest{Round: 1, AcceptedAt: &now, CompletedAt: &now}, phaseCompleted},
 	} {

@@ -20,11 +20,11 @@ func (r *ImageScanReconciler) notify(p *pass, old, st scanv1.ImageScanStatus) {
 		r.Events.Eventf(obj, nil, kind, reason, action, "%s", truncate(msg, maxEventNote))
 	}
 	prev, round := old.LastScanRequest, st.LastScanRequest
-	if round != nil && round.AcceptedAt != nil && (prev == nil || prev.Round != round.Round || prev.AcceptedAt == nil) {
+	if accepted(round) && (prev == nil || prev.Round != round.Round || !accepted(prev)) {
 		event(corev1.EventTypeNormal, scanv1.EventScanRequested, "BatchScan",
 			fmt.Sprintf("Round %d (%s): asked HSS to scan %d images", round.Round, round.Trigger, st.Summary.Matched))
 	}
-	if round != nil && round.CompletedAt != nil && (prev == nil || prev.Round != round.Round || prev.CompletedAt == nil) {
+	if phaseOf(round) == phaseCompleted && (prev == nil || prev.Round != round.Round || phaseOf(prev) != phaseCompleted) {
 		r.announce(p, st, event)
 	}
 	if old.Backend != "" && st.Backend != old.Backend {

@@ -148,7 +148,7 @@ func (r *ImageScanReconciler) result(p *pass, st scanv1.ImageScanStatus, err err
 			return ctrl.Result{RequeueAfter: r.MinPoll}, nil
 		}
 		return ctrl.Result{RequeueAfter: r.pollDelay(st.LastScanRequest)}, nil
-	case phaseRequesting:
+	case phaseRequesting, phaseUnconfirmed:
 		return ctrl.Result{RequeueAfter: r.pollDelay(st.LastScanRequest)}, nil
 	}
 	return ctrl.Result{RequeueAfter: r.untilNextRound(st)}, nil

@@ -86,15 +86,19 @@ func (m *member) saved() {
 	m.written, m.previous = m.status, nil
 }
 
-// phase names the stage of an ImageScan's current round.
+// phase names the stage of an ImageScan's current round. Steps ask it
+// rather than read the round's times.
 type phase string
 
 const (
 	// phaseNone: no round was ever started.
 	phaseNone phase = "None"
-	// phaseRequesting: the intent is recorded, HSS has not (known to have)
-	// accepted the round.
+	// phaseRequesting: the intent is recorded and no call is outstanding:
+	// none was made yet, or HSS refused the last.
 	phaseRequesting phase = "Requesting"
+	// phaseUnconfirmed: a call was made whose outcome is unknown (a
+	// timeout, a lost answer, a manager that stopped); HSS may show it yet.
+	phaseUnconfirmed phase = "Unconfirmed"
 	// phaseScanning: HSS accepted the round; its images are followed.
 	phaseScanning phase = "Scanning"
 	// phaseCompleted: every image of the round has its result.
@@ -107,10 +111,18 @@ func phaseOf(r *scanv1.ScanRequest) phase {
 		return phaseNone
 	case r.CompletedAt != nil:
 		return phaseCompleted
+	case r.AcceptedAt == nil && r.UnconfirmedSince != nil:
+		return phaseUnconfirmed
 	case r.AcceptedAt == nil:
 		return phaseRequesting
 	}
 	return phaseScanning
+}
+
+// accepted: HSS took the round's request.
+func accepted(r *scanv1.ScanRequest) bool {
+	ph := phaseOf(r)
+	return ph == phaseScanning || ph == phaseCompleted
 }
 
 // stateOf is an image's result in a round: the one answer the summary, the

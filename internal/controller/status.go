@@ -54,7 +54,7 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 		// The round's members are fixed and none has a result yet.
 		st.Summary = scanv1.ScanSummary{Matched: round.Members, Pending: round.Members, TotalSize: HumanBytes(0)}
 	}
-	if round != nil && round.CompletedAt != nil {
+	if phaseOf(round) == phaseCompleted {
 		st.LastCompletionTime = round.CompletedAt
 	}
 	st.NextScanTime = nextScanTime(p.obj, round, st.LastHandledRescanAt)
@@ -145,9 +145,9 @@ func (r *ImageScanReconciler) setConditions(st *scanv1.ImageScanStatus, p *pass,
 			reason = se.Reason
 		}
 		set(metav1.ConditionUnknown, reason, err.Error()+"; retrying", true, false)
-	case round == nil && p.obj.Spec.Suspend:
+	case phaseOf(round) == phaseNone && p.obj.Spec.Suspend:
 		set(metav1.ConditionFalse, scanv1.ReasonSuspended, "Suspended before the first scan round", false, false)
-	case round == nil:
+	case phaseOf(round) == phaseNone:
 		set(metav1.ConditionUnknown, scanv1.ReasonProgressing, "Starting the first scan round", true, false)
 	case p.obj.Spec.Suspend && round.Generation != p.obj.Generation:
 		set(metav1.ConditionFalse, scanv1.ReasonSuspended, fmt.Sprintf(
@@ -157,7 +157,7 @@ func (r *ImageScanReconciler) setConditions(st *scanv1.ImageScanStatus, p *pass,
 		set(metav1.ConditionUnknown, scanv1.ReasonProgressing, fmt.Sprintf(
 			"Round %d: the last batch-scan call's outcome is unknown; waiting up to %s after it for HSS to show the round's images before asking again",
 			round.Round, p.evidenceWait), true, false)
-	case round.CompletedAt == nil:
+	case phaseOf(round) != phaseCompleted:
 		set(metav1.ConditionUnknown, scanv1.ReasonScanning, fmt.Sprintf("Round %d: %d of %d images finished",
 			round.Round, s.Matched-s.Pending, s.Matched), true, false)
 	case p.tally == nil:

@@ -19,7 +19,7 @@ import (
 func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 	obj, last := p.obj, p.round
 	switch {
-	case last == nil:
+	case phaseOf(last) == phaseNone:
 		return scanv1.TriggerCreated, true
 	case last.Generation != obj.Generation:
 		return scanv1.TriggerSpecChanged, true
@@ -27,7 +27,7 @@ func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 		return scanv1.TriggerReportsDeleted, true
 	case rescanPending(obj, obj.Status.LastHandledRescanAt) && !r.Clock.Now().Before(last.RequestedAt.Add(scanv1.MinRescanInterval)):
 		return scanv1.TriggerRequested, true
-	case last.CompletedAt != nil && obj.Spec.Interval != nil &&
+	case phaseOf(last) == phaseCompleted && obj.Spec.Interval != nil &&
 		!r.Clock.Now().Before(last.RequestedAt.Add(obj.Spec.Interval.Duration)):
 		return scanv1.TriggerInterval, true
 	}
@@ -64,7 +64,7 @@ func (r *ImageScanReconciler) trigger(ctx, calls context.Context, p *pass) error
 		defer cancel()
 		return r.send(ctx, calls, p, false)
 	}
-	if phaseOf(p.round) == phaseRequesting {
+	if ph := phaseOf(p.round); ph == phaseRequesting || ph == phaseUnconfirmed {
 		return r.send(ctx, calls, p, true)
 	}
 	return nil
@@ -114,28 +114,44 @@ func (r *ImageScanReconciler) startRound(ctx, calls context.Context, p *pass, wh
 	return nil
 }
 
-// send calls batch-scan for the current round. When resuming a round whose
-// earlier attempt may have reached HSS, it first looks for evidence that it
-// did: a member queued or scanning, or scanned since the round started.
-// Only the images themselves are evidence of this round's request; a
-// request sent in chunks may have reached HSS in part, and only the members
-// without evidence are asked for again, by name.
+// send calls batch-scan for the current round, in three steps of one
+// shape: what still needs asking (nothing, when HSS already shows the
+// round), the intent recorded, and the call.
 //
 // HSS is asked under calls; the members are read and the intent written
 // under ctx.
 func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming bool) error {
+	req, ok, err := r.toAsk(ctx, calls, p, resuming)
+	if err != nil || !ok {
+		return err
+	}
+	if err := r.recordIntent(ctx, p); err != nil {
+		return err
+	}
+	return r.batchScan(calls, p, req)
+}
+
+// toAsk is the request the round still needs, and false when it needs
+// none. When resuming a round whose earlier attempt may have reached HSS,
+// it first looks for evidence that it did: a member queued or scanning, or
+// scanned since the round started. Only the images themselves are evidence
+// of this round's request; a request sent in chunks may have reached HSS in
+// part, and only the members without evidence are asked for again, by
+// name. A round HSS shows, or with nothing HSS could scan, is accepted
+// here.
+func (r *ImageScanReconciler) toAsk(ctx, calls context.Context, p *pass, resuming bool) (hss.BatchScanRequest, bool, error) {
 	round := p.round
 	req := batchScanRequest(p.obj.Spec)
 	var listed scanIndex
 	if resuming && round.Attempts > 0 {
 		var err error
 		if listed, err = listAll(ctx, p.client, followFilters(p.obj.Spec), nil); err != nil {
-			return fromHSS(err)
+			return req, false, fromHSS(err)
 		}
 	}
 	ev, err := r.evidenceOf(ctx, p, listed, req.All)
 	if err != nil {
-		return err
+		return req, false, err
 	}
 	if req.All {
 		req.Members = ev.refs
@@ -143,15 +159,15 @@ func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming
 	if listed != nil {
 		if ev.reached && len(ev.missing) == 0 {
 			round.AcceptedAt, round.UnconfirmedSince = ptrNow(r.Clock), nil
-			return nil
+			return req, false, nil
 		}
 		wait, err := r.evidenceWait(calls, p, req, ev.reached)
 		if err != nil {
-			return err
+			return req, false, err
 		}
-		if round.UnconfirmedSince != nil && r.Clock.Since(round.UnconfirmedSince.Time) < wait {
+		if phaseOf(round) == phaseUnconfirmed && r.Clock.Since(round.UnconfirmedSince.Time) < wait {
 			p.evidenceWait = wait // HSS may yet show what it received
-			return nil
+			return req, false, nil
 		}
 		if ev.reached {
 			req = namedRequest(req, ev.missing)
@@ -159,8 +175,16 @@ func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming
 	}
 	if ev.listed == 0 {
 		round.AcceptedAt = ptrNow(r.Clock) // nothing HSS could scan
-		return nil
+		return req, false, nil
 	}
+	return req, true, nil
+}
+
+// recordIntent writes to status that a call is about to be made, before
+// it is: the call has no idempotency key, and a manager that finds an
+// intent without an outcome looks for evidence before calling again.
+func (r *ImageScanReconciler) recordIntent(ctx context.Context, p *pass) error {
+	round := p.round
 	attempts, unconfirmed := round.Attempts, round.UnconfirmedSince
 	round.Attempts++
 	round.UnconfirmedSince = ptrNow(r.Clock)
@@ -171,6 +195,14 @@ func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming
 		round.Attempts, round.UnconfirmedSince = attempts, unconfirmed
 		return fmt.Errorf("record scan intent: %w", err)
 	}
+	return nil
+}
+
+// batchScan makes the call, and records its outcome where HSS gave one:
+// accepted, or refused (then no evidence is awaited); a lost answer leaves
+// the round unconfirmed.
+func (r *ImageScanReconciler) batchScan(calls context.Context, p *pass, req hss.BatchScanRequest) error {
+	round := p.round
 	if err := p.client.BatchScan(calls, req); err != nil {
 		if refused(err) {
 			round.UnconfirmedSince = nil // HSS answered: it did not take the request
@@ -190,7 +222,7 @@ func (r *ImageScanReconciler) send(ctx, calls context.Context, p *pass, resuming
 // the round is accepted only once its own images show.
 func (r *ImageScanReconciler) evidenceWait(ctx context.Context, p *pass, req hss.BatchScanRequest, reached bool) (time.Duration, error) {
 	round := p.round
-	if reached || round.UnconfirmedSince == nil || r.Clock.Since(round.UnconfirmedSince.Time) >= r.StartTimeout {
+	if reached || phaseOf(round) != phaseUnconfirmed || r.Clock.Since(round.UnconfirmedSince.Time) >= r.StartTimeout {
 		return r.EvidenceWindow, nil
 	}
 	seen, err := p.client.RequestSeen(ctx, hssStart(round).Add(-datePrecision), req)
