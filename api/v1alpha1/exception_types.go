@@ -9,8 +9,10 @@ const (
 	MaxExceptionVulnerabilities = 100
 	MaxExceptionImages          = 50
 	// MaxExceptionScans bounds status.imageScans of an exception and
-	// status.exceptions of an ImageScan.
-	MaxExceptionScans = 100
+	// status.exceptions of an ImageScan; the first MaxExceptionExamples of
+	// the latter name examples of their images.
+	MaxExceptionScans    = 100
+	MaxExceptionExamples = 20
 )
 
 // VulnerabilityExceptionSpec accepts a risk: the named vulnerabilities, in
@@ -123,6 +125,14 @@ type ExceptionUse struct {
 	Results int32 `json:"results"`
 	// +optional
 	Images int32 `json:"images,omitempty"`
+	// Examples name a few of those images, first in order, as
+	// organisation/repository:tag: the images' Reports name the exception
+	// in each result it accepts.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:validation:items:MaxLength=1024
+	Examples []string `json:"examples,omitempty"`
 }
 
 // Condition reasons and events of exceptions.

@@ -136,7 +136,7 @@ func (r *exceptionReconciler) countUses(ctx context.Context, exc *scanv1.Vulnera
 		u := s.Status.Exceptions[i]
 		st.Results += u.Results
 		st.Images += u.Images
-		st.ImageScans = append(st.ImageScans, scanv1.ExceptionUse{Name: s.Name, Results: u.Results, Images: u.Images})
+		st.ImageScans = append(st.ImageScans, scanv1.ExceptionUse{Name: s.Name, Results: u.Results, Images: u.Images, Examples: u.Examples})
 	}
 	slices.SortFunc(st.ImageScans, func(a, b scanv1.ExceptionUse) int { return strings.Compare(a.Name, b.Name) })
 	st.ImageScans = st.ImageScans[:min(len(st.ImageScans), scanv1.MaxExceptionScans)]

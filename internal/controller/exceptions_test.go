@@ -99,7 +99,7 @@ func TestAnExceptionAcceptsChangesExpiresAndGoes(t *testing.T) {
 
 	h.createException("base-image", h.accepting(first.Policy))
 	h.eventually("web", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "base-image", Results: 1, Images: 1}}))
+		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "base-image", Results: 1, Images: 1, Examples: []string{"team/app:v0"}}}))
 		g.Expect(obj.Status.Summary.Accepted).NotTo(BeNil())
 		g.Expect(obj.Status.Summary.Accepted.Total()).To(Equal(int64(1)))
 		g.Expect(obj.Status.Summary.Open.Total()).To(Equal(sev.Total() - 1))
@@ -114,7 +114,7 @@ func TestAnExceptionAcceptsChangesExpiresAndGoes(t *testing.T) {
 		exc := h.exception(g, "base-image")
 		g.Expect(exc.Status.Results).To(Equal(int32(1)))
 		g.Expect(exc.Status.Images).To(Equal(int32(1)))
-		g.Expect(exc.Status.ImageScans).To(Equal([]scanv1.ExceptionUse{{Name: "web", Results: 1, Images: 1}}))
+		g.Expect(exc.Status.ImageScans).To(Equal([]scanv1.ExceptionUse{{Name: "web", Results: 1, Images: 1, Examples: []string{"team/app:v0"}}}))
 		ready := meta(exc.Status.Conditions)
 		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Reason).To(Equal(scanv1.ReasonActive))
@@ -187,7 +187,7 @@ func TestExceptionsStayInTheirNamespace(t *testing.T) {
 	other.Images = []scanv1.ImagePattern{{Organization: "team", Repository: "app"}}
 	refuses.createException("nothing-here", other)
 	accepts.eventually("web", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "accept", Results: 1, Images: 1}}))
+		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "accept", Results: 1, Images: 1, Examples: []string{"team/app:v0"}}}))
 	})
 	refuses.g.Eventually(func(g Gomega) {
 		g.Expect(refuses.exception(g, "nothing-here").Status.ObservedGeneration).To(Equal(int64(1)))
@@ -215,7 +215,7 @@ func TestMidRoundExceptionAndNewVulnerabilities(t *testing.T) {
 	h.finishScans()
 	obj := h.eventually("web", func(g Gomega, obj *scanv1.ImageScan) {
 		haveCondition(g, obj, scanv1.ConditionReady, metav1.ConditionTrue, scanv1.ReasonSucceeded)
-		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "mid-round", Results: 1, Images: 1}}))
+		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "mid-round", Results: 1, Images: 1, Examples: []string{"team/app:v0"}}}))
 	})
 	h.g.Expect(obj.Status.Summary.New).To(BeNil(), "the first round is the baseline")
 	h.g.Expect(h.eventNotes(h.g, scanv1.EventNewVulnerabilities)).To(BeEmpty())
@@ -271,7 +271,7 @@ func TestAnExceptionBeyondThePlatformMaximumAcceptsNothing(t *testing.T) {
 	exc.Spec.ExpiresAt = metav1.NewTime(h.clock.Now().Add(12 * time.Hour))
 	h.g.Expect(env.Client.Update(context.Background(), exc)).To(Succeed())
 	h.eventually("web", func(g Gomega, obj *scanv1.ImageScan) {
-		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "too-long", Results: 1, Images: 1}}))
+		g.Expect(obj.Status.Exceptions).To(Equal([]scanv1.ExceptionUse{{Name: "too-long", Results: 1, Images: 1, Examples: []string{"team/app:v0"}}}))
 	})
 }
 

@@ -107,6 +107,7 @@ func (t *tally) add(m *member) {
 			for _, u := range s.Triage.Exceptions {
 				sum := t.exceptions[u.Name]
 				sum.Name, sum.Results, sum.Images = u.Name, sum.Results+u.Results, sum.Images+1
+				sum.Examples = firstKeys(sum.Examples, m.key.String(), 3)
 				t.exceptions[u.Name] = sum
 			}
 		}
@@ -137,7 +138,21 @@ func (t *tally) exceptionUses() []scanv1.ExceptionUse {
 		out = append(out, u)
 	}
 	slices.SortFunc(out, func(a, b scanv1.ExceptionUse) int { return strings.Compare(a.Name, b.Name) })
-	return out[:min(len(out), scanv1.MaxExceptionScans)]
+	out = out[:min(len(out), scanv1.MaxExceptionScans)]
+	for i := scanv1.MaxExceptionExamples; i < len(out); i++ {
+		out[i].Examples = nil // the status's room goes to the images' lines
+	}
+	return out
+}
+
+// firstKeys adds key to keys, keeping the first n in order.
+func firstKeys(keys []string, key string, n int) []string {
+	i, found := slices.BinarySearch(keys, key)
+	if found || i >= n {
+		return keys
+	}
+	keys = slices.Insert(keys, i, key)
+	return keys[:min(len(keys), n)]
 }
 
 // name remembers m for messages about kind, keeping the first namedImages

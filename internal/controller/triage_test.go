@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -173,5 +174,37 @@ func TestMarkingResultsAgain(t *testing.T) {
 	}
 	if s := summaryOf(results); s.Fail != 1 || s.Skip != 1 {
 		t.Errorf("summary %+v", s)
+	}
+}
+
+// The tally counts each exception's results and images over the members,
+// names a few images in order, and keeps the status's room bounded
+// whatever the number of exceptions.
+func TestTheTallyCountsWhatEachExceptionAccepts(t *testing.T) {
+	tl := newTally(1, false)
+	for i, tag := range []string{"v4", "v2", "v9", "v1"} {
+		uses := []scanv1.ExceptionUse{{Name: "base", Results: 2, Images: 1}}
+		if i == 0 {
+			uses = append(uses, scanv1.ExceptionUse{Name: "other", Results: 1, Images: 1})
+		}
+		tl.add(&member{key: imageKey{Namespace: "team", Name: "app", Tag: tag}, status: scanv1.ImageReportStatus{
+			Round: 1, ScanStatus: hss.StatusSuccess, FilesCount: new(int64), FilesSize: new(int64), Detail: scanv1.VulnerabilitiesDetails,
+			Findings: &scanv1.Findings{Severities: &scanv1.Severities{High: 2}}, Triage: &scanv1.ReportTriage{Key: "k", Exceptions: uses},
+		}})
+	}
+	got := tl.exceptionUses()
+	want := []scanv1.ExceptionUse{
+		{Name: "base", Results: 8, Images: 4, Examples: []string{"team/app:v1", "team/app:v2", "team/app:v4"}},
+		{Name: "other", Results: 1, Images: 1, Examples: []string{"team/app:v4"}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("uses %+v, want %+v", got, want)
+	}
+	for i := range 150 {
+		tl.exceptions[fmt.Sprintf("e%03d", i)] = scanv1.ExceptionUse{Name: fmt.Sprintf("e%03d", i), Results: 1, Images: 1, Examples: []string{"x"}}
+	}
+	got = tl.exceptionUses()
+	if len(got) != scanv1.MaxExceptionScans || got[scanv1.MaxExceptionExamples-1].Examples == nil || got[scanv1.MaxExceptionExamples].Examples != nil {
+		t.Errorf("%d uses; examples kept for the first %d only", len(got), scanv1.MaxExceptionExamples)
 	}
 }

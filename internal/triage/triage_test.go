@@ -152,7 +152,7 @@ func TestMark(t *testing.T) {
 		if out.New.Total() != 0 || out.Accepted.Critical != 1 || fs[1].FirstSeenRound != 1 {
 			t.Errorf("outcome %+v, findings %+v", out, fs)
 		}
-		if len(out.Uses) != 1 || out.Uses[0] != (scanv1.ExceptionUse{Name: "accept", Results: 1, Images: 1}) {
+		if len(out.Uses) != 1 || out.Uses[0].Name != "accept" || out.Uses[0].Results != 1 || out.Uses[0].Images != 1 {
 			t.Errorf("uses %+v", out.Uses)
 		}
 	})
