@@ -54,13 +54,13 @@ func skipped(results []openreports.ReportResult) map[string]string {
 }
 
 // eventsAbout returns the notes of the namespace's events with a reason
-// about an object of a kind.
+// about an object of a kind, or of any kind when kind is empty.
 func (h *harness) eventsAbout(g Gomega, kind, reason string) []string {
 	var events eventsv1.EventList
 	g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(h.ns))).To(Succeed())
 	var notes []string
 	for _, e := range events.Items {
-		if e.Reason == reason && e.Regarding.Kind == kind {
+		if e.Reason == reason && (kind == "" || e.Regarding.Kind == kind) {
 			notes = append(notes, e.Note)
 		}
 	}

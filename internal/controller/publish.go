@@ -118,11 +118,11 @@ func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, p *pass, m *m
 	sameImage := m.written.ImageID == s.ImageID
 	seen := seenOfList(m.previous, sameImage)
 	if m.written.OpenReport != nil {
-		results, err := r.readOpenReport(ctx, m.report.Namespace, m.written.OpenReport.Name)
+		old, err := r.readOpenReport(ctx, m.report.Namespace, m.written.OpenReport.Name)
 		if err != nil {
 			return nil, err
 		}
-		seen = seenOfResults(results, sameImage)
+		seen = seenOfResults(ptrValue(old).Results, sameImage)
 	}
 	fs := findingsOfList(list)
 	out, pending := r.mark(ctx, p, m, fs, seen)
@@ -152,14 +152,9 @@ func (r *ImageScanReconciler) writeOpenReport(ctx context.Context, p *pass, m *m
 // exceptions that match the image now, and counts them. A Report gone
 // from outside leaves the counts as they were, until the next round.
 func (r *ImageScanReconciler) remarkOpenReport(ctx context.Context, p *pass, m *member) error {
-	link := m.written.OpenReport
-	rep := &openreports.Report{}
-	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: m.report.Namespace, Name: link.Name}, rep)
-	switch {
-	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-		return nil
-	case err != nil:
-		return fmt.Errorf("read Report %s: %w", link.Name, err)
+	rep, err := r.readOpenReport(ctx, m.report.Namespace, m.written.OpenReport.Name)
+	if err != nil || rep == nil {
+		return err
 	}
 	fs := findingsOfResults(rep.Results)
 	out, pending := r.mark(ctx, p, m, fs, nil)
@@ -172,8 +167,8 @@ func (r *ImageScanReconciler) remarkOpenReport(ctx context.Context, p *pass, m *
 	return nil
 }
 
-// readOpenReport reads a Report's results; none when it is gone.
-func (r *ImageScanReconciler) readOpenReport(ctx context.Context, namespace, name string) ([]openreports.ReportResult, error) {
+// readOpenReport reads a Report from the API server; nil when it is gone.
+func (r *ImageScanReconciler) readOpenReport(ctx context.Context, namespace, name string) (*openreports.Report, error) {
 	rep := &openreports.Report{}
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, rep)
 	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
@@ -182,7 +177,7 @@ func (r *ImageScanReconciler) readOpenReport(ctx context.Context, namespace, nam
 	if err != nil {
 		return nil, fmt.Errorf("read Report %s: %w", name, err)
 	}
-	return rep.Results, nil
+	return rep, nil
 }
 
 func ptrValue[T any](p *T) T {

@@ -14,7 +14,6 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -398,15 +397,6 @@ func (h *harness) recordWrites() func() []*scanv1.ImageScan {
 	}
 }
 
-// eventNotes returns the notes of the namespace's events with a reason.
-func (h *harness) eventNotes(g Gomega, reason string) []string {
-	var events eventsv1.EventList
-	g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(h.ns))).To(Succeed())
-	var notes []string
-	for _, e := range events.Items {
-		if e.Reason == reason {
-			notes = append(notes, e.Note)
-		}
-	}
-	return notes
-}
+// eventNotes returns the notes of the namespace's events with a reason,
+// about any object.
+func (h *harness) eventNotes(g Gomega, reason string) []string { return h.eventsAbout(g, "", reason) }
