@@ -54,6 +54,14 @@ type ImageReportStatus struct {
 	// +optional
 	Round int64 `json:"round,omitempty"`
 
+	// EndedRound is round once this result is final: the scan ended and
+	// what the spec asks to read of it was read or given up. The controller
+	// lists the reports whose endedRound is not the current round to find
+	// the images still to follow, without reading every member of a large
+	// round (field selector status.endedRound).
+	// +optional
+	EndedRound int64 `json:"endedRound,omitempty"`
+
 	// ImageID is HSS's image_id: the digest the file statistics were read for.
 	// +optional
 	ImageID string `json:"imageID,omitempty"`
@@ -276,6 +284,7 @@ type CVE struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=irep,categories=hss
 // +kubebuilder:selectablefield:JSONPath=`.spec.imageScanName`
+// +kubebuilder:selectablefield:JSONPath=`.status.endedRound`
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.reference`
 // +kubebuilder:printcolumn:name="Scan",type=string,JSONPath=`.status.scanStatus`
 // +kubebuilder:printcolumn:name="Round",type=integer,JSONPath=`.status.round`,priority=1

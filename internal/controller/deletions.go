@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
@@ -27,12 +28,14 @@ type reportDeletions struct {
 	meta   metadata.Interface
 	scans  client.Reader
 	events chan event.TypedGenericEvent[*scanv1.ImageScan]
+	// touched is told of each ImageScan sent, before it is sent.
+	touched func(types.NamespacedName)
 }
 
 var imageReports = schema.GroupVersionResource{Group: scanv1.GroupVersion.Group, Version: scanv1.GroupVersion.Version, Resource: "imagereports"}
 
-func newReportDeletions(meta metadata.Interface, scans client.Reader) *reportDeletions {
-	return &reportDeletions{meta: meta, scans: scans, events: make(chan event.TypedGenericEvent[*scanv1.ImageScan], 64)}
+func newReportDeletions(meta metadata.Interface, scans client.Reader, touched func(types.NamespacedName)) *reportDeletions {
+	return &reportDeletions{meta: meta, scans: scans, events: make(chan event.TypedGenericEvent[*scanv1.ImageScan], 64), touched: touched}
 }
 
 // Start watches until ctx ends, starting again a second after the watch
@@ -113,6 +116,7 @@ func (d *reportDeletions) sendAll(ctx context.Context) error {
 }
 
 func (d *reportDeletions) send(ctx context.Context, namespace, name string) {
+	d.touched(types.NamespacedName{Namespace: namespace, Name: name})
 	obj := &scanv1.ImageScan{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 	select {
 	case d.events <- event.TypedGenericEvent[*scanv1.ImageScan]{Object: obj}:

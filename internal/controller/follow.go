@@ -156,7 +156,7 @@ func (r *ImageScanReconciler) acknowledge(p *pass) {
 		r.feeds.forget(client.ObjectKeyFromObject(p.obj))
 		return
 	}
-	if p.feed != nil && p.tally != nil {
+	if p.feed != nil && p.walked {
 		upTo := p.upTo
 		if !p.unsavedFrom.IsZero() && p.unsavedFrom.Before(upTo) {
 			upTo = p.unsavedFrom

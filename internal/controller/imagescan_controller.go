@@ -136,6 +136,8 @@ type ImageScanReconciler struct {
 	stats     statsCache
 	secrets   secretCache
 	feeds     finishedFeeds
+	counts    counts
+	waiting   waitingRounds
 	catalogue catalogueCache
 	reports   reportsGate
 }
@@ -180,7 +182,7 @@ func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 	if err != nil {
 		return err
 	}
-	deletions := newReportDeletions(meta, mgr.GetClient())
+	deletions := newReportDeletions(meta, mgr.GetClient(), r.waiting.forget)
 	if err := mgr.Add(deletions); err != nil {
 		return err
 	}

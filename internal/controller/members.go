@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -23,10 +26,10 @@ const (
 
 // eachPage reads the ImageScan's reports, the members of its current
 // round, from the API server a page at a time (one consistent list, its
-// pages chained by continue tokens) and hands each page to fn. A member
-// keeps its vulnerability list apart, for triage, only while its page is
-// worked on: the server keeps it.
-func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*member) error) error {
+// pages chained by continue tokens) and hands each page to fn; only those
+// matching sel, where given. A member keeps its vulnerability list apart,
+// for triage, only while its page is worked on: the server keeps it.
+func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*member) error, sel ...client.ListOption) error {
 	limit := int64(reportPage)
 	if detailOf(p.obj.Spec) == scanv1.VulnerabilitiesDetails {
 		limit = detailsReportPage
@@ -36,12 +39,15 @@ func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*
 		client.MatchingLabels{scanv1.LabelImageScan: labelValue(p.obj.Name)},
 		client.Limit(limit),
 	}
+	opts = append(opts, sel...)
 	next := ""
 	for {
 		var list scanv1.ImageReportList
+		began := time.Now()
 		if err := r.APIReader.List(ctx, &list, append(opts, client.Continue(next))...); err != nil {
 			return fmt.Errorf("list ImageReports: %w", err)
 		}
+		p.listing += time.Since(began)
 		page := make([]*member, 0, len(list.Items))
 		for i := range list.Items {
 			rep := &list.Items[i]
@@ -58,6 +64,11 @@ func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*
 			return nil
 		}
 	}
+}
+
+// unended selects the reports whose result in round is not final.
+func unended(round int64) client.ListOption {
+	return client.MatchingFieldsSelector{Selector: fields.OneTermNotEqualSelector("status.endedRound", strconv.FormatInt(round, 10))}
 }
 
 // memberOf is a member as its report shows it.

@@ -40,6 +40,7 @@ func TestASelectorOverThousandsOfImagesHasAReportEachAndWaitsForEveryMember(t *t
 	h.g.Expect(h.reports(h.g, "wide")).To(HaveLen(n))
 
 	h.restart() // the new manager resumes from the reports
+	unendedBefore := reportsWalked(h.g, "unended")
 	h.finishScans()
 	h.eventuallyWithin(largeRound, "wide", func(g Gomega, obj *scanv1.ImageScan) {
 		g.Expect(obj.Status.Summary.Succeeded).To(Equal(int32(n - len(slow))))
@@ -60,6 +61,7 @@ func TestASelectorOverThousandsOfImagesHasAReportEachAndWaitsForEveryMember(t *t
 	var files, size int64
 	for ref, rep := range reports {
 		h.g.Expect(rep.Status.Round).To(Equal(int64(1)), ref)
+		h.g.Expect(rep.Status.EndedRound).To(Equal(int64(1)), ref)
 		h.g.Expect(rep.Status.FilesCount).NotTo(BeNil(), ref)
 		files += *rep.Status.FilesCount
 		size += *rep.Status.FilesSize
@@ -68,6 +70,8 @@ func TestASelectorOverThousandsOfImagesHasAReportEachAndWaitsForEveryMember(t *t
 	h.g.Expect(obj.Status.Summary.TotalFileSize).To(Equal(size))
 	h.g.Expect(h.fileStats()).To(Equal(n), "one statistics call per member")
 	h.g.Expect(h.batchScans()).To(Equal(1), "the restart sent no second batch-scan")
+	h.g.Expect(reportsWalked(h.g, "unended")).To(BeNumerically(">", unendedBefore),
+		"passes between counts read only the members still to end")
 }
 
 // A selector's members are fixed when its round starts. Another ImageScan

@@ -56,10 +56,18 @@ func objectGauge(name, help string, extra ...string) *prometheus.GaugeVec {
 	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, append(append([]string{}, objectLabels...), extra...))
 }
 
+// reportsWalked counts the reports passes read, by walk: all of a round's
+// members, to count them, or only those still to end.
+var reportsWalked = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "imagescan_reports_walked_total",
+	Help: "ImageReports read by passes over their rounds, by walk: all (every member, counted for status) or unended (only members whose result is not final).",
+}, []string{"walk"})
+
 func init() {
 	for _, g := range objectGauges {
 		metrics.Registry.MustRegister(g)
 	}
+	metrics.Registry.MustRegister(reportsWalked)
 }
 
 // recordMetrics sets obj's gauges from its status.

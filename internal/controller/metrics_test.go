@@ -72,6 +72,26 @@ func alertMetrics(g Gomega) []string {
 	return names
 }
 
+// reportsWalked is how many reports the manager's passes have read by walk
+// (all or unended), over every test so far.
+func reportsWalked(g Gomega, walk string) float64 {
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "imagescan_reports_walked_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "walk" && l.GetValue() == walk {
+					return value(m)
+				}
+			}
+		}
+	}
+	return 0
+}
+
 func value(m *dto.Metric) float64 {
 	if m.GetGauge() != nil {
 		return m.GetGauge().GetValue()

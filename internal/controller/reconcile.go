@@ -25,6 +25,8 @@ func (r *ImageScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.NamespacedName)
 			r.feeds.forget(req.NamespacedName)
+			r.counts.forget(req.NamespacedName)
+			r.waiting.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -90,12 +92,64 @@ func (r *ImageScanReconciler) run(ctx context.Context, p *pass) error {
 // work takes the round's members a page at a time: it follows their scans,
 // reads what the scans found, saves their reports, and counts them. After
 // an error it makes no further call but still counts the rest, so that
-// status says where the round stands.
+// status says where the round stands. A large running round is counted
+// whole only now and then (walks.go); the passes between walk only the
+// members still to end.
 func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
+	key := client.ObjectKeyFromObject(p.obj)
+	epoch := r.waiting.now()
+	if quiet, err := r.quiet(ctx, p); err != nil || quiet {
+		return err
+	}
+	r.waiting.drop(key) // what it said is about to change
+	last, ok := r.counts.last(key)
+	// What counting costs is measured on the manager's own clock, not the
+	// round's.
+	if walkOf(p, last, ok, time.Now()) == walkUnended {
+		t, err := r.walk(ctx, calls, p, walkUnended)
+		if t != nil {
+			r.counts.noteEnded(key, t.count-t.pending)
+		}
+		if err != nil || t.pending > 0 {
+			return err
+		}
+		// Every member has its result: count them, to complete the round.
+	}
+	before := p.listing
+	t, err := r.walk(ctx, calls, p, walkAll)
+	if t != nil && p.round != nil && p.round.Members > reportPage {
+		r.counts.record(key, counted{round: p.round.Round, at: time.Now(), took: p.listing - before, rules: p.rules.Key()})
+	}
+	if w, ok := waitingOf(p, t); ok && err == nil {
+		r.waiting.record(key, w, epoch)
+	}
+	return err
+}
+
+// walk is one walk of the round's members, of either kind; it returns the
+// tally of those it read, nil when it could not read them all. Only walkAll
+// leaves it to status.
+func (r *ImageScanReconciler) walk(ctx, calls context.Context, p *pass, kind walkKind) (*tally, error) {
 	t := newTally(p.roundNumber(), p.obj.Spec.Selector == nil)
+	if kind == walkAll && p.round != nil && p.round.Members <= reportPage {
+		t.waiting = []string{}
+	}
 	mode := detailOf(p.obj.Spec)
+	var sel []client.ListOption
+	if kind == walkUnended {
+		sel = append(sel, unended(t.round))
+	}
+	p.unread = 0
 	var failed error
 	err := r.eachPage(ctx, p, func(page []*member) error {
+		reportsWalked.WithLabelValues(string(kind)).Add(float64(len(page)))
+		if kind == walkUnended {
+			for _, m := range page {
+				// A result saved before reports said when it ended: say
+				// so now, or every unended walk reads it again.
+				m.status.EndedRound = endedRound(m.status)
+			}
+		}
 		if failed == nil {
 			// Following lists what ended, whole or nothing: not under the
 			// deadline of the member calls.
@@ -116,12 +170,15 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 			}
 		}
 		return nil
-	})
+	}, sel...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p.tally = t
-	return failed
+	p.walked = true
+	if kind == walkAll {
+		p.tally = t
+	}
+	return t, failed
 }
 
 // result turns the pass's outcome into a requeue: a running round polls,

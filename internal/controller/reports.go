@@ -162,6 +162,7 @@ func (r *ImageScanReconciler) writeReport(ctx context.Context, p *pass, m *membe
 	if err := r.publish(ctx, p, m); err != nil {
 		return err
 	}
+	m.status.EndedRound = endedRound(m.status)
 	base := *m.report // a shallow copy, whose status is replaced
 	base.Status = m.written
 	if m.listElsewhere && base.Status.Vulnerabilities == nil {
@@ -179,6 +180,15 @@ func (r *ImageScanReconciler) writeReport(ctx context.Context, p *pass, m *membe
 	}
 	m.saved()
 	return nil
+}
+
+// endedRound is s.EndedRound as it must be written: its round once its
+// result is final, else none.
+func endedRound(s scanv1.ImageReportStatus) int64 {
+	if s.Round == 0 || stateOf(s, s.Round) == scanv1.ResultPending {
+		return 0
+	}
+	return s.Round
 }
 
 // unwritable: the API server refused a report's content (invalid, too

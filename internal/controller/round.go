@@ -22,6 +22,11 @@ type pass struct {
 	// left them (work); nil when the walk did not finish, and status keeps
 	// what the last pass counted.
 	tally *tally
+	// walked: the pass's walk followed every member still to end.
+	walked bool
+	// listing is the time the pass spent reading reports from the API
+	// server, on the manager's own clock: what counting a round costs.
+	listing time.Duration
 	// started: the round began in this pass.
 	started bool
 	// finished holds the scans that ended since the round started, as the

@@ -32,6 +32,9 @@ type tally struct {
 	// compares with the spec; nil for a selector, whose members may be
 	// many.
 	present map[imageKey]bool
+	// waiting, when not nil, collects the index keys of the members without
+	// a scan result in the round, for a small round only (quiet.go).
+	waiting []string
 }
 
 // line is a candidate entry of status.images with the rank it is kept by.
@@ -75,6 +78,9 @@ func (t *tally) add(m *member) {
 	t.count++
 	if t.present != nil {
 		t.present[m.key] = true
+	}
+	if t.waiting != nil && s.Round != round && len(t.waiting) < reportPage {
+		t.waiting = append(t.waiting, indexKey(m.key))
 	}
 	state := stateOf(s, round)
 	sum := &t.summary
