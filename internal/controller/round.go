@@ -27,8 +27,10 @@ type pass struct {
 	// listing is the time the pass spent reading reports from the API
 	// server, on the manager's own clock: what counting a round costs.
 	listing time.Duration
-	// started: the round began in this pass.
-	started bool
+	// started: the round began in this pass; startListed are its members
+	// HSS listed then, which its first request names (for this pass only).
+	started     bool
+	startListed []imageKey
 	// finished holds the scans that ended since the round started, as the
 	// feed showed them; for an overdue round, unfinished holds the
 	// ImageScan's own images whose scan had not ended (ownWalk). heard says

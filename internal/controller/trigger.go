@@ -101,6 +101,7 @@ func (r *ImageScanReconciler) startRound(ctx, calls context.Context, p *pass, wh
 		return err
 	}
 	p.started = true
+	p.startListed = listedOf(keys, listed)
 	now := r.Clock.Now()
 	p.round = &scanv1.ScanRequest{Round: next, Trigger: why, Generation: p.obj.Generation, RequestedAt: metav1.NewTime(now), Members: int32(len(keys))}
 	// The listing's answers told HSS's clock: the round's scans end after
@@ -149,9 +150,14 @@ func (r *ImageScanReconciler) toAsk(ctx, calls context.Context, p *pass, resumin
 			return req, false, fromHSS(err)
 		}
 	}
-	ev, err := r.evidenceOf(ctx, p, listed, req.All)
-	if err != nil {
-		return req, false, err
+	var ev evidence
+	if p.started && listed == nil {
+		ev = startEvidence(p.startListed, req.All) // the reports were just made from these
+	} else {
+		var err error
+		if ev, err = r.evidenceOf(ctx, p, listed, req.All); err != nil {
+			return req, false, err
+		}
 	}
 	if req.All {
 		req.Members = ev.refs
@@ -294,10 +300,38 @@ func (r *ImageScanReconciler) evidenceOf(ctx context.Context, p *pass, listed sc
 		}
 		return nil
 	})
-	slices.SortFunc(ev.refs, func(a, b hss.ImageRef) int {
+	sortRefs(ev.refs)
+	return ev, err
+}
+
+// listedOf keeps the keys HSS listed.
+func listedOf(keys []imageKey, listed keySet) []imageKey {
+	out := make([]imageKey, 0, len(keys))
+	for _, k := range keys {
+		if listed.has(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// startEvidence is evidenceOf for a round started in this pass, from the
+// members HSS listed then: none can show the request yet.
+func startEvidence(listed []imageKey, withRefs bool) evidence {
+	ev := evidence{listed: len(listed), missing: map[imageKey]bool{}}
+	if withRefs {
+		for _, k := range listed {
+			ev.refs = append(ev.refs, hss.ImageRef{Namespace: k.Namespace, Name: k.Name, Tag: k.Tag, InstanceID: k.InstanceID})
+		}
+		sortRefs(ev.refs)
+	}
+	return ev
+}
+
+func sortRefs(refs []hss.ImageRef) {
+	slices.SortFunc(refs, func(a, b hss.ImageRef) int {
 		return strings.Compare(imageKey{a.Namespace, a.Name, a.Tag, a.InstanceID}.String(), imageKey{b.Namespace, b.Name, b.Tag, b.InstanceID}.String())
 	})
-	return ev, err
 }
 
 // refsOf keeps the refs named in keys.

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -164,5 +165,27 @@ func TestWaitingIsForgottenOnDeletion(t *testing.T) {
 	w.drop(k)
 	if w.len() != 0 {
 		t.Error("drop kept the entry")
+	}
+}
+
+// A round started in this pass asks from the listing it was made from, as
+// a walk of its new reports would: the members HSS lists, named in the
+// reports' order.
+func TestStartEvidence(t *testing.T) {
+	keys := []imageKey{{Namespace: "a", Name: "b-c", Tag: "1"}, {Namespace: "a-b", Name: "c", Tag: "1"}, {Namespace: "z", Name: "gone", Tag: "1"}}
+	listed := keySet(keys[:2])
+	got := startEvidence(listedOf(keys, listed), true)
+	if got.listed != 2 || len(got.missing) != 0 || got.reached {
+		t.Fatalf("evidence = %+v", got)
+	}
+	var names []string
+	for _, ref := range got.refs {
+		names = append(names, imageKey{ref.Namespace, ref.Name, ref.Tag, ref.InstanceID}.String())
+	}
+	if want := []string{"a-b/c:1", "a/b-c:1"}; !slices.Equal(names, want) {
+		t.Errorf("refs = %v; want %v", names, want)
+	}
+	if ev := startEvidence(listedOf(keys, listed), false); ev.refs != nil || ev.listed != 2 {
+		t.Errorf("without refs: %+v", ev)
 	}
 }
