@@ -27,25 +27,21 @@ func (s *Server) batchScan(c *call) (any, *apiError) {
 	s.inv.mu.Lock()
 	defer s.inv.mu.Unlock()
 	now := s.clock.Now()
-	views, byID := s.visible()
 	rec := BatchScanRecord{At: now, Request: req}
-	var matched []view
+	var matched []*record
 	if all {
-		f := bodyFilter(req)
-		for _, v := range views {
-			if f.match(v) {
-				matched = append(matched, v)
-			}
-		}
+		s.eachMatch(bodyFilter(req), now, func(r *record, _ view) bool {
+			matched = append(matched, r)
+			return true
+		})
 	} else {
-		matched, rec.Ignored = named(views, req.ImageType, list)
+		matched, rec.Ignored = s.named(req.ImageType, list)
 	}
-	for _, v := range matched {
-		rec.Matched = append(rec.Matched, v.ref())
-		r := byID[v.ID]
+	for _, r := range matched {
+		rec.Matched = append(rec.Matched, r.img.ref())
 		outcome := decideOutcome(r.img, r.job.count+1, s.cfg.Seed, s.cfg.FailureRate)
 		if r.job.restart(now, s.timing, outcome, r.img.ScanDuration) {
-			rec.Started = append(rec.Started, v.ref())
+			rec.Started = append(rec.Started, r.img.ref())
 		}
 	}
 	s.stats.recordScan(rec)
@@ -54,24 +50,20 @@ func (s *Server) batchScan(c *call) (any, *apiError) {
 
 // named finds the images an image_info_list names. Namespace, name and tag
 // must all match; instance_id too when given. An image named twice is
-// scanned once.
-func named(views []view, typ string, list []model.BatchScanSwrImageInfo) ([]view, int) {
-	byKey := make(map[key]view, len(views))
-	for _, v := range views {
-		byKey[v.key()] = v
-	}
+// scanned once. The caller holds inv.mu.
+func (s *Server) named(typ string, list []model.BatchScanSwrImageInfo) ([]*record, int) {
 	seen := map[int64]bool{}
-	var out []view
+	var out []*record
 	ignored := 0
 	for _, info := range list {
-		v, ok := byKey[key{typ, val(info.Namespace), val(info.ImageName), val(info.ImageVersion)}]
-		if !ok || !exact(val(info.InstanceId), v.InstanceID) {
+		r, ok := s.visibleRecord(key{typ, val(info.Namespace), val(info.ImageName), val(info.ImageVersion)})
+		if !ok || !exact(val(info.InstanceId), r.img.InstanceID) {
 			ignored++
 			continue
 		}
-		if !seen[v.ID] {
-			seen[v.ID] = true
-			out = append(out, v)
+		if !seen[r.img.ID] {
+			seen[r.img.ID] = true
+			out = append(out, r)
 		}
 	}
 	return out, ignored

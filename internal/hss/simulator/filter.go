@@ -47,6 +47,20 @@ func (f Filter) match(v view) bool {
 			!v.Scan.LastScanAt.IsZero() && within(v.Scan.LastScanAt, f.ScannedFrom, f.ScannedTo))
 }
 
+// matchFixed is match on the fields that do not change as scans run: a
+// record that fails it fails match.
+func (f Filter) matchFixed(r *record) bool {
+	img := &r.img
+	return exact(f.Type, img.Type) &&
+		exact(f.Namespace, img.Namespace) &&
+		exact(f.Name, img.Name) &&
+		exact(f.Version, img.Tag) &&
+		exact(f.InstanceID, img.InstanceID) &&
+		(!f.LatestVersion || r.latest) &&
+		(f.MaxSize == nil || img.Size <= *f.MaxSize) &&
+		within(img.UpdatedAt, f.UpdatedFrom, f.UpdatedTo)
+}
+
 func exact(want, got string) bool { return want == "" || want == got }
 
 func within(t time.Time, from, to *int64) bool {

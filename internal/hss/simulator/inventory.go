@@ -21,6 +21,9 @@ type inventory struct {
 	// by the next read, so that a list page costs one pass over the
 	// inventory, not a sort of it.
 	order []*record
+	// byNamespace holds order's records per organisation, built with it:
+	// most calls name one, and need not walk the others.
+	byNamespace map[string][]*record
 }
 
 type record struct {
@@ -30,7 +33,7 @@ type record struct {
 }
 
 // changed drops the cached order; the caller holds mu.
-func (inv *inventory) changed() { inv.order = nil }
+func (inv *inventory) changed() { inv.order, inv.byNamespace = nil, nil }
 
 // AddImages adds images to the inventory. An image with the same type,
 // namespace, name and tag as an existing one replaces it but keeps its id and
@@ -97,19 +100,6 @@ func (s *Server) Lookup(typ, namespace, name, tag string) (Image, bool) {
 	return img, true
 }
 
-// visible returns the synchronised images as the API sees them now, ordered
-// by id so paging is stable. The caller holds inv.mu.
-func (s *Server) visible() ([]view, map[int64]*record) {
-	order, now := s.ordered(), s.clock.Now()
-	views := make([]view, 0, len(order))
-	byID := make(map[int64]*record, len(order))
-	for _, r := range order {
-		views = append(views, s.viewOf(r, now))
-		byID[r.img.ID] = r
-	}
-	return views, byID
-}
-
 // ordered returns the synchronised records by id, marking each repository's
 // latest tag when it rebuilds them. The caller holds inv.mu.
 func (s *Server) ordered() []*record {
@@ -125,8 +115,39 @@ func (s *Server) ordered() []*record {
 	}
 	slices.SortFunc(order, func(a, b *record) int { return cmp.Compare(a.img.ID, b.img.ID) })
 	markLatest(order)
-	inv.order = order
+	inv.order, inv.byNamespace = order, map[string][]*record{}
+	for _, r := range order {
+		inv.byNamespace[r.img.Namespace] = append(inv.byNamespace[r.img.Namespace], r)
+	}
 	return order
+}
+
+// eachMatch hands fn the visible images f matches, by id, until fn says
+// stop. It looks at one organisation's images when f names one, and works
+// out an image's scan state only when its fixed fields match, so that a
+// call costs what it may match, not the inventory. The caller holds inv.mu.
+func (s *Server) eachMatch(f Filter, now time.Time, fn func(*record, view) bool) {
+	candidates := s.ordered()
+	if f.Namespace != "" {
+		candidates = s.inv.byNamespace[f.Namespace]
+	}
+	for _, r := range candidates {
+		if !f.matchFixed(r) {
+			continue
+		}
+		if v := s.viewOf(r, now); f.match(v) && !fn(r, v) {
+			return
+		}
+	}
+}
+
+// visibleRecord is the synchronised image k names. The caller holds inv.mu.
+func (s *Server) visibleRecord(k key) (*record, bool) {
+	r, ok := s.inv.records[k]
+	if !ok || r.img.Unsynced {
+		return nil, false
+	}
+	return r, true
 }
 
 // viewOf is one record as the API shows it now.
@@ -147,12 +168,10 @@ func (s *Server) selectImages(f Filter) []view {
 	s.inv.mu.Lock()
 	defer s.inv.mu.Unlock()
 	var out []view
-	now := s.clock.Now()
-	for _, r := range s.ordered() {
-		if v := s.viewOf(r, now); f.match(v) {
-			out = append(out, v)
-		}
-	}
+	s.eachMatch(f, s.clock.Now(), func(_ *record, v view) bool {
+		out = append(out, v)
+		return true
+	})
 	return out
 }
 
@@ -162,17 +181,14 @@ func (s *Server) pageImages(f Filter, offset, limit int) ([]view, int) {
 	s.inv.mu.Lock()
 	defer s.inv.mu.Unlock()
 	var page []view
-	total, now := 0, s.clock.Now()
-	for _, r := range s.ordered() {
-		v := s.viewOf(r, now)
-		if !f.match(v) {
-			continue
-		}
+	total := 0
+	s.eachMatch(f, s.clock.Now(), func(_ *record, v view) bool {
 		if total >= offset && len(page) < limit {
 			page = append(page, v)
 		}
 		total++
-	}
+		return true
+	})
 	return page, total
 }
 

@@ -99,30 +99,27 @@ func (s *Server) createScanTask(c *call) (any, *apiError) {
 	s.inv.mu.Lock()
 	defer s.inv.mu.Unlock()
 	now := s.clock.Now()
-	views, byID := s.visible()
 	rec := TaskRecord{At: now, Request: req}
-	var matched []view
+	var matched []*record
 	if all {
-		for _, v := range views {
-			if f.match(v) {
-				matched = append(matched, v)
-			}
-		}
+		s.eachMatch(f, now, func(r *record, _ view) bool {
+			matched = append(matched, r)
+			return true
+		})
 	} else {
-		matched, rec.Ignored = taskImages(views, val(req.ImageInfo))
+		matched, rec.Ignored = s.taskImages(val(req.ImageInfo))
 	}
 	t := &task{id: newRequestID(), kind: "image_scan", created: now, scope: val(req.ScanScope), rateLimit: rate, isAll: all}
-	for k, v := range matched {
-		rec.Matched = append(rec.Matched, v.ref())
-		t.images = append(t.images, v.key())
-		r := byID[v.ID]
+	for k, r := range matched {
+		rec.Matched = append(rec.Matched, r.img.ref())
+		t.images = append(t.images, r.img.key())
 		at := now.Add(s.cfg.TaskStartDelay)
 		if rate > 0 {
 			at = at.Add(time.Duration(k) * time.Hour / time.Duration(rate))
 		}
 		outcome := decideOutcome(r.img, r.job.count+1, s.cfg.Seed, s.cfg.FailureRate)
 		if r.job.restartAt(now, at, s.timing, outcome, r.img.ScanDuration) {
-			rec.Started = append(rec.Started, v.ref())
+			rec.Started = append(rec.Started, r.img.ref())
 		}
 	}
 	s.tasks.add(t)
@@ -142,24 +139,20 @@ func registryTypeOf(imageType string) string {
 	return "Other"
 }
 
-// taskImages finds the images image_info names.
-func taskImages(views []view, infos []model.CreateManualImageScanTaskReqInfoImageInfo) ([]view, int) {
-	byKey := make(map[key]view, len(views))
-	for _, v := range views {
-		byKey[v.key()] = v
-	}
+// taskImages finds the images image_info names. The caller holds inv.mu.
+func (s *Server) taskImages(infos []model.CreateManualImageScanTaskReqInfoImageInfo) ([]*record, int) {
 	seen := map[int64]bool{}
-	var out []view
+	var out []*record
 	ignored := 0
 	for _, info := range infos {
-		v, ok := byKey[key{registryTypes[val(info.RegistryType)], val(info.Namespace), val(info.ImageName), val(info.ImageVersion)}]
-		if !ok || !exact(val(info.InstanceId), v.InstanceID) || !exact(val(info.ImageId), v.ImageID) || !exact(val(info.ImageDigest), v.ImageID) {
+		r, ok := s.visibleRecord(key{registryTypes[val(info.RegistryType)], val(info.Namespace), val(info.ImageName), val(info.ImageVersion)})
+		if !ok || !exact(val(info.InstanceId), r.img.InstanceID) || !exact(val(info.ImageId), r.img.ImageID) || !exact(val(info.ImageDigest), r.img.ImageID) {
 			ignored++
 			continue
 		}
-		if !seen[v.ID] {
-			seen[v.ID] = true
-			out = append(out, v)
+		if !seen[r.img.ID] {
+			seen[r.img.ID] = true
+			out = append(out, r)
 		}
 	}
 	return out, ignored
