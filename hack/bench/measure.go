@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,9 +15,9 @@ import (
 // until every one of names is Ready. It returns when each became Ready; it
 // fails when one is Stalled or ctx ends first.
 func waitReady(ctx context.Context, c client.WithWatch, ns string, names []string, create func() error) (map[string]time.Time, error) {
-	w, err := c.Watch(ctx, &scanv1.ImageScanList{}, client.InNamespace(ns))
+	w, err := watchImageScans(ctx, c, ns)
 	if err != nil {
-		return nil, fmt.Errorf("watch ImageScans: %w", err)
+		return nil, err
 	}
 	defer w.Stop()
 	if err := create(); err != nil {
@@ -35,7 +34,7 @@ func waitReady(ctx context.Context, c client.WithWatch, ns string, names []strin
 			return readyAt, fmt.Errorf("%d of %d ImageScans Ready: %w", len(readyAt), len(want), context.Cause(ctx))
 		case ev, ok := <-w.ResultChan():
 			if !ok {
-				return readyAt, errors.New("the watch of ImageScans closed")
+				return readyAt, fmt.Errorf("the watch of ImageScans ended: %w", context.Cause(ctx))
 			}
 			obj, ok := ev.Object.(*scanv1.ImageScan)
 			if !ok || !want[obj.Name] {

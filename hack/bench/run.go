@@ -151,7 +151,7 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 	if err != nil {
 		return res, err
 	}
-	w, err := r.c.Watch(ctx, &scanv1.ImageScanList{}, client.InNamespace(sandbox.Namespace))
+	w, err := watchImageScans(ctx, r.c, sandbox.Namespace)
 	if err != nil {
 		return res, err
 	}
@@ -168,10 +168,14 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 	var restarted time.Time
 	for len(ready) < len(want) {
 		var ev watch.Event
+		var ok bool
 		select {
 		case <-ctx.Done():
 			return res, fmt.Errorf("%d of %d Ready: %w", len(ready), len(want), context.Cause(ctx))
-		case ev = <-w.ResultChan():
+		case ev, ok = <-w.ResultChan():
+			if !ok {
+				return res, fmt.Errorf("%d of %d Ready: the watch ended: %w", len(ready), len(want), context.Cause(ctx))
+			}
 		}
 		obj, ok := ev.Object.(*scanv1.ImageScan)
 		if !ok || !want[obj.Name] || ev.Type != watch.Modified {
