@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,18 +33,10 @@ type waiting struct {
 // waitingRounds holds a waiting entry per ImageScan with a small running
 // round, dropped when one of its reports or the ImageScan is deleted.
 type waitingRounds struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]waiting
+	objectMap[waiting]
 	// epoch grows with every forget: a pass that began before one records
-	// nothing, for its walk may have read a report since deleted.
+	// nothing, for its walk may have read a report since deleted. mu guards it.
 	epoch uint64
-}
-
-func (w *waitingRounds) get(k types.NamespacedName) (waiting, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	v, ok := w.m[k]
-	return v, ok
 }
 
 func (w *waitingRounds) now() uint64 {
@@ -58,21 +49,13 @@ func (w *waitingRounds) now() uint64 {
 func (w *waitingRounds) record(k types.NamespacedName, v waiting, epoch uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.epoch != epoch {
-		return
+	if w.epoch == epoch {
+		w.setLocked(k, v)
 	}
-	if w.m == nil {
-		w.m = map[types.NamespacedName]waiting{}
-	}
-	w.m[k] = v
 }
 
 // drop lets go of k's entry, which a pass is about to change.
-func (w *waitingRounds) drop(k types.NamespacedName) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.m, k)
-}
+func (w *waitingRounds) drop(k types.NamespacedName) { w.objectMap.forget(k) }
 
 // forget drops k's entry because something outside the passes changed it.
 func (w *waitingRounds) forget(k types.NamespacedName) {
@@ -80,12 +63,6 @@ func (w *waitingRounds) forget(k types.NamespacedName) {
 	defer w.mu.Unlock()
 	w.epoch++
 	delete(w.m, k)
-}
-
-func (w *waitingRounds) len() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.m)
 }
 
 // mayBeQuiet: what was recorded of the round still holds, so that the feed

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,8 +40,7 @@ type secretCredentials struct {
 // An entry is one per Secret some ImageScan reads; the janitor drops it
 // when its Secret is gone or no ImageScan read it for idleSecret.
 type secretCache struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]secretCredentials
+	objectMap[secretCredentials]
 }
 
 // idleSecret is how long credentials nobody read are kept: a running round
@@ -69,18 +67,6 @@ func (s *secretCache) sweep(ctx context.Context, c client.Reader, now time.Time)
 			s.forget(k)
 		}
 	}
-}
-
-func (s *secretCache) forget(k types.NamespacedName) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, k)
-}
-
-func (s *secretCache) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
 }
 
 func (s *secretCache) read(ctx context.Context, c client.Client, key types.NamespacedName, now time.Time) (secretCredentials, error) {
@@ -113,12 +99,7 @@ func (s *secretCache) read(ctx context.Context, c client.Client, key types.Names
 		return secretCredentials{}, err
 	}
 	creds.version, creds.used = version, now
-	s.mu.Lock()
-	if s.m == nil {
-		s.m = map[types.NamespacedName]secretCredentials{}
-	}
-	s.m[key] = creds
-	s.mu.Unlock()
+	s.set(key, creds)
 	return creds, nil
 }
 

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -61,44 +60,17 @@ func walkOf(p *pass, last counted, ok bool, now time.Time) walkKind {
 // counts holds the last whole count of each ImageScan with a large
 // running round: an entry per such ImageScan, dropped when it is deleted.
 type counts struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]counted
+	objectMap[counted]
 }
 
-func (c *counts) last(k types.NamespacedName) (counted, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	return v, ok
-}
+func (c *counts) last(k types.NamespacedName) (counted, bool) { return c.get(k) }
 
-func (c *counts) record(k types.NamespacedName, v counted) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[types.NamespacedName]counted{}
-	}
-	c.m[k] = v
-}
+func (c *counts) record(k types.NamespacedName, v counted) { c.set(k, v) }
 
 // noteEnded adds n members ended to k's last count, if it has one.
 func (c *counts) noteEnded(k types.NamespacedName, n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v, ok := c.m[k]; ok {
+	c.update(k, func(v counted) counted {
 		v.endedSince += n
-		c.m[k] = v
-	}
-}
-
-func (c *counts) forget(k types.NamespacedName) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, k)
-}
-
-func (c *counts) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
+		return v
+	})
 }
