@@ -322,7 +322,8 @@ func (p *Provider) build(t Target) (*sdkClient, error) {
 		sc.record(resp)
 	}
 	c := &sdkClient{region: t.Region, retryAfter: ra, clock: sc, budget: t.budgetKey()}
-	httpConfig := config.DefaultHttpConfig().WithTimeout(p.opts.Timeout).WithRetries(0).
+	// No client timeout: cappedTransport keeps it (see there).
+	httpConfig := config.DefaultHttpConfig().WithTimeout(0).WithRetries(0).
 		WithHttpHandler(httphandler.NewHttpHandler().AddResponseHandler(observe))
 	base := p.opts.Transport
 	if base == nil {
@@ -331,7 +332,7 @@ func (p *Provider) build(t Target) (*sdkClient, error) {
 		c.transport = http.DefaultTransport.(*http.Transport).Clone()
 		base = c.transport
 	}
-	httpConfig = httpConfig.WithHttpRoundTripper(cappedTransport{base: base, limit: p.opts.MaxAnswerBytes})
+	httpConfig = httpConfig.WithHttpRoundTripper(cappedTransport{base: base, limit: p.opts.MaxAnswerBytes, timeout: p.opts.Timeout})
 	b := hsssdk.HssClientBuilder().WithCredential(cred).WithHttpConfig(httpConfig)
 	if t.Endpoint != "" {
 		b = b.WithEndpoints([]string{t.Endpoint})
