@@ -64,17 +64,15 @@ type settings struct {
 	latency, peerPoll         time.Duration
 	minPoll, maxPoll          time.Duration
 	readConcurrency           int
+	reconciles                int
 	pprof                     string
 	timeout                   time.Duration
 	manager, workDir          string
 }
 
-// Calls in flight: the manager's limit per HSS project (--hss-max-inflight)
-// and its workers (--max-concurrent-reconciles, default).
-const (
-	maxInFlight = 8
-	workers     = 4
-)
+// maxInFlight is the manager's limit of calls in flight per HSS project
+// (--hss-max-inflight).
+const maxInFlight = 8
 
 // rate is the most calls a second the manager can make over objects
 // ImageScans: the quota, or what its calls in flight allow at the
@@ -84,7 +82,7 @@ func (s settings) rate(objects int) float64 {
 	if perCall <= 0 {
 		return s.quota
 	}
-	inFlight := min(maxInFlight, min(objects, workers)*s.readConcurrency)
+	inFlight := min(maxInFlight, min(objects, s.reconciles)*s.readConcurrency)
 	return min(s.quota, float64(inFlight)/perCall)
 }
 
@@ -142,6 +140,7 @@ func run() error {
 	flag.DurationVar(&s.maxPoll, "max-poll-interval", 30*time.Second, "the manager's --max-poll-interval")
 	flag.IntVar(&s.readConcurrency, "read-concurrency", 4, "the manager's --read-concurrency: calls in flight for one ImageScan")
 	flag.IntVar(&s.readConcurrency, "stats-concurrency", 4, "the same, by its earlier name")
+	flag.IntVar(&s.reconciles, "reconciles", 4, "the manager's --max-concurrent-reconciles: ImageScans reconciled at once")
 	flag.StringVar(&s.pprof, "pprof", "", "the manager's --pprof-bind-address, e.g. 127.0.0.1:6060, to take its heap profile during a run")
 	flag.DurationVar(&s.timeout, "timeout", 30*time.Minute, "longest wait for one run")
 	verbose := flag.Bool("v", false, "show the sandbox's logs")
@@ -164,9 +163,9 @@ func run() error {
 	}
 
 	fmt.Printf("%s, %s/%s, %d CPUs. Simulator: queue delay %s, scan %s, %s a call; manager --hss-qps %g (burst %g, %d in flight), "+
-		"--read-concurrency %d, simulator quota %.4g calls/s; polls every %s to %s.\n",
+		"--read-concurrency %d, --max-concurrent-reconciles %d, simulator quota %.4g calls/s; polls every %s to %s.\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), s.queueDelay, s.scanDuration, s.latency,
-		s.quota, s.quota, maxInFlight, s.readConcurrency, s.quota*1.1, s.minPoll, s.maxPoll)
+		s.quota, s.quota, maxInFlight, s.readConcurrency, s.reconciles, s.quota*1.1, s.minPoll, s.maxPoll)
 	for _, sc := range []struct {
 		name string
 		fn   func(settings) error

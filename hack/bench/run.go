@@ -92,7 +92,8 @@ func measure(s settings, spec runSpec) ([]result, error) {
 	}
 	r.args = append(sb.ManagerArgs(),
 		"--hss-qps="+strconv.FormatFloat(s.quota, 'f', -1, 64), "--hss-burst="+strconv.Itoa(int(s.quota)),
-		"--hss-max-inflight="+strconv.Itoa(maxInFlight), "--read-concurrency="+strconv.Itoa(s.readConcurrency), "--min-poll-interval="+s.minPoll.String(), "--max-poll-interval="+s.maxPoll.String())
+		"--hss-max-inflight="+strconv.Itoa(maxInFlight), "--read-concurrency="+strconv.Itoa(s.readConcurrency), "--max-concurrent-reconciles="+strconv.Itoa(s.reconciles),
+		"--min-poll-interval="+s.minPoll.String(), "--max-poll-interval="+s.maxPoll.String())
 	if spec.backend != "" {
 		r.args = append(r.args, "--hss-backend="+spec.backend)
 	}
