@@ -145,6 +145,10 @@ func TestAnotherImageScansTaskIsNoEvidenceOfThisRound(t *testing.T) {
 		g.Expect(obj.Status.LastScanRequest).NotTo(BeNil())
 		g.Expect(obj.Status.LastScanRequest.UnconfirmedSince).NotTo(BeNil())
 	})
+	// The intent is saved before the call: wait for the call itself to take
+	// the injected 500, or the other tenant's call below could take it.
+	h.g.Eventually(func() int { return h.sim.Count(simulator.OpScanTask, simulator.OutcomeServerError) }, 30*time.Second, 20*time.Millisecond).
+		Should(Equal(1))
 	// Another tenant of the same project asks for two images of its own.
 	h.g.Expect(h.hssClient().BatchScan(context.Background(), hss.BatchScanRequest{ImageType: "private_image",
 		Images: []hss.ImageRef{{Namespace: "team", Name: "other", Tag: "v0"}, {Namespace: "team", Name: "other", Tag: "v1"}}})).To(Succeed())
