@@ -39,10 +39,15 @@ type CacheSizes struct {
 	Catalogue int
 	// Feeds: feeds of finished scans; FinishedScans: the scans they hold.
 	Feeds, FinishedScans int
+	// Counts: ImageScans whose large running round's last count is kept;
+	// WaitingRounds: ImageScans whose small running round's members still
+	// scanning are kept (walks.go, quiet.go).
+	Counts, WaitingRounds int
 }
 
 // CacheSizes reports what the caches hold now.
 func (r *ImageScanReconciler) CacheSizes() CacheSizes {
 	feeds, scans := r.feeds.len()
-	return CacheSizes{Credentials: r.secrets.len(), Catalogue: r.catalogue.len(), Feeds: feeds, FinishedScans: scans}
+	return CacheSizes{Credentials: r.secrets.len(), Catalogue: r.catalogue.len(), Feeds: feeds, FinishedScans: scans,
+		Counts: r.counts.len(), WaitingRounds: r.waiting.len()}
 }

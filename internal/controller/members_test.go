@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
 )
 
@@ -26,7 +27,8 @@ const largeRound = 2 * time.Minute
 // Every member of a round is a report, whatever the count: the round is
 // Ready only when each has ended, also across a manager restart.
 func TestASelectorOverThousandsOfImagesHasAReportEachAndWaitsForEveryMember(t *testing.T) {
-	h := newHarness(t, simulator.Config{})
+	var r *controller.ImageScanReconciler // the running manager's
+	h := newHarnessWith(t, simulator.Config{}, func(_ *harness, got *controller.ImageScanReconciler) { r = got })
 	h.createSecret(validSecret())
 	const n = 2500
 	slow := map[string]bool{"v7": true, "v1500": true, "v2499": true}
@@ -72,6 +74,7 @@ func TestASelectorOverThousandsOfImagesHasAReportEachAndWaitsForEveryMember(t *t
 	h.g.Expect(h.batchScans()).To(Equal(1), "the restart sent no second batch-scan")
 	h.g.Expect(reportsWalked(h.g, "unended")).To(BeNumerically(">", unendedBefore),
 		"passes between counts read only the members still to end")
+	h.g.Expect(r.CacheSizes().Counts).To(BeZero(), "a completed round's last count is not kept")
 }
 
 // A selector's members are fixed when its round starts. Another ImageScan

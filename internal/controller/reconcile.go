@@ -117,8 +117,11 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 	}
 	before := p.listing
 	t, err := r.walk(ctx, calls, p, walkAll)
-	if t != nil && p.round != nil && p.round.Members > reportPage {
+	switch {
+	case t != nil && !t.done() && p.round != nil && p.round.Members > reportPage:
 		r.counts.record(key, counted{round: p.round.Round, at: time.Now(), took: p.listing - before, rules: p.rules.Key()})
+	case t != nil:
+		r.counts.forget(key) // no large round of this ImageScan still runs: nothing to keep
 	}
 	if w, ok := waitingOf(p, t); ok && err == nil {
 		r.waiting.record(key, w, epoch)

@@ -28,7 +28,9 @@ type pass struct {
 	// server, on the manager's own clock: what counting a round costs.
 	listing time.Duration
 	// started: the round began in this pass; startListed are its members
-	// HSS listed then, which its first request names (for this pass only).
+	// HSS listed then, which its first request names. It holds no more
+	// than the start's own listing (at most --max-images-per-scan) and goes
+	// with the pass.
 	started     bool
 	startListed []imageKey
 	// finished holds the scans that ended since the round started, as the
