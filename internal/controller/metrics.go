@@ -2,6 +2,7 @@ package controller
 
 import (
 	"cmp"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -14,46 +15,181 @@ import (
 // Per-ImageScan gauges, written from status after it is saved, so a scrape
 // shows what `kubectl get` shows. Each series carries the object's namespace
 // and name; they are removed when the object is deleted.
+//
+// The figures are kept as one small value per ImageScan and turned into
+// series only while a scrape runs: a GaugeVec keeps a labelled child per
+// series, about 7 KiB for an ImageScan's 31 series, which at thousands of
+// ImageScans was the largest thing on the manager's heap.
+var objectMetrics = newObjectCollector()
+
 var (
 	objectLabels = []string{"namespace", "name"}
 
-	imagesGauge = objectGauge("imagescan_images",
+	imagesDesc = objectDesc("imagescan_images",
 		"Images of the current or last round by result: succeeded, failed, pending, not_found, statistics_unavailable.", "result")
-	findingsGauge = objectGauge("imagescan_findings",
+	findingsDesc = objectDesc("imagescan_findings",
 		"What the round's scans found, by kind: vulnerabilities, malicious_files, unsafe_settings.", "kind")
-	filesGauge = objectGauge("imagescan_files",
+	filesDesc = objectDesc("imagescan_files",
 		"Files in the images scanned successfully.")
-	fileBytesGauge = objectGauge("imagescan_file_bytes",
+	fileBytesDesc = objectDesc("imagescan_file_bytes",
 		"Bytes of files in the images scanned successfully.")
-	readyGauge = objectGauge("imagescan_ready",
+	readyDesc = objectDesc("imagescan_ready",
 		"1 when the Ready condition is True, 0 otherwise.")
-	stalledGauge = objectGauge("imagescan_stalled",
+	stalledDesc = objectDesc("imagescan_stalled",
 		"1 when the Stalled condition is True (a person must act), 0 otherwise.")
-	lastCompletionGauge = objectGauge("imagescan_last_completion_timestamp_seconds",
+	lastCompletionDesc = objectDesc("imagescan_last_completion_timestamp_seconds",
 		"When the last round finished, in seconds since the epoch.")
-	intervalGauge = objectGauge("imagescan_interval_seconds",
+	intervalDesc = objectDesc("imagescan_interval_seconds",
 		"The rescan interval of spec.interval; 0 when the object scans only on change.")
-	backendGauge = objectGauge("imagescan_backend",
+	backendDesc = objectDesc("imagescan_backend",
 		"1 for the family of HSS calls that serves the ImageScan (batch-scan or tasks).", "backend")
-	vulnerabilitiesGauge = objectGauge("imagescan_vulnerabilities",
-		"Vulnerabilities the round's scans found, by severity (critical, high, medium, low); absent unless spec.vulnerabilities reads them.", "severity")
-	openGauge = objectGauge("imagescan_open_vulnerabilities",
-		"Vulnerabilities no VulnerabilityException accepts, by severity; what alerts should follow.", "severity")
-	acceptedGauge = objectGauge("imagescan_accepted_vulnerabilities",
-		"Vulnerabilities a VulnerabilityException accepts, by severity.", "severity")
-	newGauge = objectGauge("imagescan_new_vulnerabilities",
-		"Open vulnerabilities first found in the current or last round, by severity (an ImageScan's first round finds none new).", "severity")
-
-	objectGauges = []*prometheus.GaugeVec{
-		imagesGauge, findingsGauge, filesGauge, fileBytesGauge, readyGauge, stalledGauge, lastCompletionGauge, intervalGauge,
-		vulnerabilitiesGauge, backendGauge, openGauge, acceptedGauge, newGauge,
+	// severityDescs follow the order of objectFigures.severities.
+	severityDescs = [...]*prometheus.Desc{
+		objectDesc("imagescan_vulnerabilities",
+			"Vulnerabilities the round's scans found, by severity (critical, high, medium, low); absent unless spec.vulnerabilities reads them.", "severity"),
+		objectDesc("imagescan_open_vulnerabilities",
+			"Vulnerabilities no VulnerabilityException accepts, by severity; what alerts should follow.", "severity"),
+		objectDesc("imagescan_accepted_vulnerabilities",
+			"Vulnerabilities a VulnerabilityException accepts, by severity.", "severity"),
+		objectDesc("imagescan_new_vulnerabilities",
+			"Open vulnerabilities first found in the current or last round, by severity (an ImageScan's first round finds none new).", "severity"),
 	}
 )
 
-// objectGauge is a gauge per ImageScan, with any extra labels after the
-// object's.
-func objectGauge(name, help string, extra ...string) *prometheus.GaugeVec {
-	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, append(append([]string{}, objectLabels...), extra...))
+// The extra label values, in the order objectFigures keeps their figures.
+var (
+	resultLabels   = [...]string{"succeeded", "failed", "pending", "not_found", "statistics_unavailable"}
+	findingLabels  = [...]string{"vulnerabilities", "malicious_files", "unsafe_settings"}
+	severityLabels = [...]string{"critical", "high", "medium", "low"}
+)
+
+func objectDesc(name, help string, extra ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, append(append([]string{}, objectLabels...), extra...), nil)
+}
+
+// objectFigures is what one ImageScan's series show.
+type objectFigures struct {
+	images         [len(resultLabels)]int32
+	findings       [len(findingLabels)]int64
+	files, bytes   int64
+	ready, stalled bool
+	// lastCompletion is Unix seconds; 0 until a round has finished.
+	lastCompletion int64
+	interval       float64
+	backend        string
+	// severities are found, open, accepted and new; nil when the
+	// ImageScan does not read vulnerabilities, which shows no series rather
+	// than zeros that read as "none found".
+	severities *[len(severityDescs)][len(severityLabels)]int64
+}
+
+// objectCollector serves every ImageScan's series from its figures.
+type objectCollector struct {
+	mu      sync.RWMutex
+	figures map[types.NamespacedName]*objectFigures
+}
+
+func newObjectCollector() *objectCollector {
+	return &objectCollector{figures: map[types.NamespacedName]*objectFigures{}}
+}
+
+func (c *objectCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{imagesDesc, findingsDesc, filesDesc, fileBytesDesc, readyDesc, stalledDesc, lastCompletionDesc, intervalDesc, backendDesc} {
+		ch <- d
+	}
+	for _, d := range severityDescs {
+		ch <- d
+	}
+}
+
+func (c *objectCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for key, f := range c.figures {
+		gauge := func(d *prometheus.Desc, v float64, extra ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{key.Namespace, key.Name}, extra...)...)
+		}
+		for i, n := range f.images {
+			gauge(imagesDesc, float64(n), resultLabels[i])
+		}
+		for i, n := range f.findings {
+			gauge(findingsDesc, float64(n), findingLabels[i])
+		}
+		gauge(filesDesc, float64(f.files))
+		gauge(fileBytesDesc, float64(f.bytes))
+		gauge(readyDesc, boolGauge(f.ready))
+		gauge(stalledDesc, boolGauge(f.stalled))
+		if f.lastCompletion != 0 {
+			gauge(lastCompletionDesc, float64(f.lastCompletion))
+		}
+		gauge(intervalDesc, f.interval)
+		if f.backend != "" {
+			gauge(backendDesc, 1, f.backend)
+		}
+		if f.severities != nil {
+			for i, counts := range f.severities {
+				for j, n := range counts {
+					gauge(severityDescs[i], float64(n), severityLabels[j])
+				}
+			}
+		}
+	}
+}
+
+// record replaces key's figures with those of st, keeping the backend and
+// the last completion a status without them does not say.
+func (c *objectCollector) record(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
+	s := st.Summary
+	f := &objectFigures{
+		images:   [...]int32{s.Succeeded, s.Failed, s.Pending, s.NotFound, s.StatisticsUnavailable},
+		findings: [...]int64{s.Vulnerabilities, s.MaliciousFiles, s.UnsafeSettings},
+		files:    s.TotalFiles, bytes: s.TotalFileSize,
+		ready:   apimeta.IsStatusConditionTrue(st.Conditions, scanv1.ConditionReady),
+		stalled: apimeta.IsStatusConditionTrue(st.Conditions, scanv1.ConditionStalled),
+		backend: st.Backend,
+	}
+	if t := st.LastCompletionTime; t != nil {
+		f.lastCompletion = t.Unix()
+	}
+	if obj.Spec.Interval != nil {
+		f.interval = obj.Spec.Interval.Seconds()
+	}
+	if s.Severities != nil {
+		f.severities = &[len(severityDescs)][len(severityLabels)]int64{
+			severityCounts(s.Severities),
+			severityCounts(cmp.Or(s.Open, s.Severities)),
+			severityCounts(s.Accepted),
+			severityCounts(s.New),
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.figures[key]; old != nil {
+		f.backend = cmp.Or(f.backend, old.backend)
+		f.lastCompletion = cmp.Or(f.lastCompletion, old.lastCompletion)
+	}
+	c.figures[key] = f
+}
+
+func (c *objectCollector) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.figures, key)
+}
+
+func (c *objectCollector) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.figures)
+}
+
+// severityCounts is sev in severityLabels' order; nil counts none.
+func severityCounts(sev *scanv1.Severities) [len(severityLabels)]int64 {
+	if sev == nil {
+		return [len(severityLabels)]int64{}
+	}
+	return [...]int64{sev.Critical, sev.High, sev.Medium, sev.Low}
 }
 
 // reportsWalked counts the reports passes read, by walk: all of a round's
@@ -64,68 +200,16 @@ var reportsWalked = prometheus.NewCounterVec(prometheus.CounterOpts{
 }, []string{"walk"})
 
 func init() {
-	for _, g := range objectGauges {
-		metrics.Registry.MustRegister(g)
-	}
-	metrics.Registry.MustRegister(reportsWalked)
+	metrics.Registry.MustRegister(objectMetrics, reportsWalked)
 }
 
-// recordMetrics sets obj's gauges from its status.
+// recordMetrics sets obj's series from its status.
 func recordMetrics(obj *scanv1.ImageScan, st scanv1.ImageScanStatus) {
-	ns, name := obj.Namespace, obj.Name
-	s := st.Summary
-	for result, n := range map[string]int32{
-		"succeeded": s.Succeeded, "failed": s.Failed, "pending": s.Pending,
-		"not_found": s.NotFound, "statistics_unavailable": s.StatisticsUnavailable,
-	} {
-		imagesGauge.WithLabelValues(ns, name, result).Set(float64(n))
-	}
-	for kind, n := range map[string]int64{
-		"vulnerabilities": s.Vulnerabilities, "malicious_files": s.MaliciousFiles, "unsafe_settings": s.UnsafeSettings,
-	} {
-		findingsGauge.WithLabelValues(ns, name, kind).Set(float64(n))
-	}
-	if s.Severities != nil {
-		setSeverities(vulnerabilitiesGauge, ns, name, s.Severities)
-		setSeverities(openGauge, ns, name, cmp.Or(s.Open, s.Severities))
-		setSeverities(acceptedGauge, ns, name, cmp.Or(s.Accepted, &scanv1.Severities{}))
-		setSeverities(newGauge, ns, name, cmp.Or(s.New, &scanv1.Severities{}))
-	} else {
-		// Not read: no series rather than a zero that reads as "none found".
-		for _, g := range []*prometheus.GaugeVec{vulnerabilitiesGauge, openGauge, acceptedGauge, newGauge} {
-			g.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
-		}
-	}
-	if st.Backend != "" {
-		backendGauge.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
-		backendGauge.WithLabelValues(ns, name, st.Backend).Set(1)
-	}
-	filesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFiles))
-	fileBytesGauge.WithLabelValues(ns, name).Set(float64(s.TotalFileSize))
-	readyGauge.WithLabelValues(ns, name).Set(boolGauge(apimeta.IsStatusConditionTrue(st.Conditions, scanv1.ConditionReady)))
-	stalledGauge.WithLabelValues(ns, name).Set(boolGauge(apimeta.IsStatusConditionTrue(st.Conditions, scanv1.ConditionStalled)))
-	if t := st.LastCompletionTime; t != nil {
-		lastCompletionGauge.WithLabelValues(ns, name).Set(float64(t.Unix()))
-	}
-	interval := 0.0
-	if obj.Spec.Interval != nil {
-		interval = obj.Spec.Interval.Seconds()
-	}
-	intervalGauge.WithLabelValues(ns, name).Set(interval)
-}
-
-func setSeverities(g *prometheus.GaugeVec, ns, name string, sev *scanv1.Severities) {
-	for severity, n := range map[string]int64{"critical": sev.Critical, "high": sev.High, "medium": sev.Medium, "low": sev.Low} {
-		g.WithLabelValues(ns, name, severity).Set(float64(n))
-	}
+	objectMetrics.record(obj, st)
 }
 
 // forgetMetrics removes every series of a deleted object.
-func forgetMetrics(key types.NamespacedName) {
-	for _, g := range objectGauges {
-		g.DeletePartialMatch(prometheus.Labels{"namespace": key.Namespace, "name": key.Name})
-	}
-}
+func forgetMetrics(key types.NamespacedName) { objectMetrics.forget(key) }
 
 func boolGauge(b bool) float64 {
 	if b {
