@@ -73,22 +73,11 @@ func value[T any](p *T) T {
 // MaxBatchScanImages explicit images, or a single operate_all body.
 func batchScanBodies(req BatchScanRequest) []*model.BatchScanPrivateImageRequestInfo {
 	if req.All {
-		f := req.Filter
 		all := true
-		return []*model.BatchScanPrivateImageRequestInfo{{
-			ImageType:             req.ImageType,
-			OperateAll:            &all,
-			Namespace:             optString(f.Namespace),
-			ImageName:             optString(f.ImageName),
-			ImageVersion:          optString(f.Tag),
-			ScanStatus:            optString(f.ScanStatus),
-			LatestVersion:         optTrue(f.LatestVersionOnly),
-			ImageSize:             f.ImageSize,
-			StartLatestUpdateTime: millis(f.UpdatedAfter),
-			EndLatestUpdateTime:   millis(f.UpdatedBefore),
-			StartLatestScanTime:   millis(f.ScannedAfter),
-			EndLatestScanTime:     millis(f.ScannedBefore),
-		}}
+		body := &model.BatchScanPrivateImageRequestInfo{ImageType: req.ImageType, OperateAll: &all}
+		// The body has no instance_id; a selector names no instance.
+		criteriaOf(req.Filter).into(body)
+		return []*model.BatchScanPrivateImageRequestInfo{body}
 	}
 	var bodies []*model.BatchScanPrivateImageRequestInfo
 	for start := 0; start < len(req.Images); start += MaxBatchScanImages {
@@ -111,22 +100,9 @@ func batchScanBodies(req BatchScanRequest) []*model.BatchScanPrivateImageRequest
 // listRequest translates a filter into one page's list request.
 func listRequest(f Filter, offset int32) *model.ListSwrImageRepositoryRequest {
 	limit := int32(PageSize)
-	return &model.ListSwrImageRepositoryRequest{
-		ImageType:             f.ImageType,
-		Namespace:             optString(f.Namespace),
-		ImageName:             optString(f.ImageName),
-		ImageVersion:          optString(f.Tag),
-		ScanStatus:            optString(f.ScanStatus),
-		InstanceId:            optString(f.InstanceID),
-		LatestVersion:         optTrue(f.LatestVersionOnly),
-		ImageSize:             f.ImageSize,
-		StartLatestUpdateTime: millis(f.UpdatedAfter),
-		EndLatestUpdateTime:   millis(f.UpdatedBefore),
-		StartLatestScanTime:   millis(f.ScannedAfter),
-		EndLatestScanTime:     millis(f.ScannedBefore),
-		Offset:                &offset,
-		Limit:                 &limit,
-	}
+	req := &model.ListSwrImageRepositoryRequest{ImageType: f.ImageType, Offset: &offset, Limit: &limit}
+	criteriaOf(f).into(req)
+	return req
 }
 
 // imageFromModel translates one list entry.

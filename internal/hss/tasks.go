@@ -54,18 +54,12 @@ func (c *tasksClient) BatchScan(ctx context.Context, req BatchScanRequest) error
 // whose criteria the query lacks).
 func taskBodies(req BatchScanRequest) []*model.CreateManualImageScanTaskReqInfo {
 	scope, unlimited := int32(scanScopeAll), int32(0)
-	if req.All && !req.Filter.LatestVersionOnly {
-		f := req.Filter
-		all := true
-		return []*model.CreateManualImageScanTaskReqInfo{{
-			ScanScope: &scope, RateLimit: &unlimited, IsAll: &all,
-			QueryInfo: &model.CreateManualImageScanTaskReqInfoQueryInfo{
-				ImageType: optString(req.ImageType), Namespace: optString(f.Namespace), ImageName: optString(f.ImageName),
-				ImageVersion: optString(f.Tag), ScanStatus: optString(f.ScanStatus), ImageSize: f.ImageSize,
-				StartLatestUpdateTime: millis(f.UpdatedAfter), EndLatestUpdateTime: millis(f.UpdatedBefore),
-				StartLatestScanTime: millis(f.ScannedAfter), EndLatestScanTime: millis(f.ScannedBefore),
-			},
-		}}
+	if req.All {
+		query := &model.CreateManualImageScanTaskReqInfoQueryInfo{ImageType: optString(req.ImageType)}
+		if unexpressed := criteriaOf(req.Filter).into(query); len(unexpressed) == 0 {
+			all := true
+			return []*model.CreateManualImageScanTaskReqInfo{{ScanScope: &scope, RateLimit: &unlimited, IsAll: &all, QueryInfo: query}}
+		}
 	}
 	refs := req.Images
 	if req.All {
@@ -108,14 +102,8 @@ func (c *tasksClient) ListImages(ctx context.Context, f Filter) ([]Image, error)
 func (c *tasksClient) EachImage(ctx context.Context, f Filter, fn func(Image) error) error {
 	return eachImage(f, fn, func(offset int32) ([]Image, int, error) {
 		limit, off := int32(PageSize), offset
-		req := &model.ListRegistryImagesRequest{
-			EnterpriseProjectId: c.eps, ImageType: optString(f.ImageType), Namespace: optString(f.Namespace),
-			ImageName: optString(f.ImageName), ImageVersion: optString(f.Tag), ScanStatus: optString(f.ScanStatus),
-			InstanceId: optString(f.InstanceID), LatestVersion: optTrue(f.LatestVersionOnly), ImageSize: f.ImageSize,
-			StartLatestUpdateTime: millis(f.UpdatedAfter), EndLatestUpdateTime: millis(f.UpdatedBefore),
-			StartLatestScanTime: millis(f.ScannedAfter), EndLatestScanTime: millis(f.ScannedBefore),
-			Offset: &off, Limit: &limit,
-		}
+		req := &model.ListRegistryImagesRequest{EnterpriseProjectId: c.eps, ImageType: optString(f.ImageType), Offset: &off, Limit: &limit}
+		criteriaOf(f).into(req)
 		var resp *model.ListRegistryImagesResponse
 		err := c.call(ctx, OpRegistryImages, func() (err error) {
 			resp, err = c.api.ListRegistryImages(req)
