@@ -9,6 +9,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // collect fetches the file statistics of the members of ms whose scan
@@ -25,7 +26,7 @@ func (r *ImageScanReconciler) collect(ctx context.Context, p *pass, ms []*member
 	imageType := string(p.obj.Spec.ImageType)
 	var calls []*member // at most a slice (readMembers)
 	for _, m := range ms {
-		if !awaitingStatistics(m.status, round) || m.status.LastScanTime == nil {
+		if !rounds.AwaitingStatistics(m.status, round) || m.status.LastScanTime == nil {
 			continue
 		}
 		if s, ok := r.stats.get(statsKeyOf(p, m)); ok {
@@ -49,7 +50,7 @@ func statsKeyOf(p *pass, m *member) statsKey {
 }
 
 func setStatistics(s *scanv1.ImageReportStatus, fs hss.FileStats) {
-	s.FilesCount, s.FilesSize, s.Size = &fs.Files, &fs.Size, HumanBytes(fs.Size)
+	s.FilesCount, s.FilesSize, s.Size = &fs.Files, &fs.Size, rounds.HumanBytes(fs.Size)
 	s.StatisticsAttempts, s.Message = 0, ""
 }
 
@@ -71,7 +72,7 @@ func recordStatisticsFailure(s *scanv1.ImageReportStatus, err error) {
 type statsKey struct {
 	client    hss.Client // one identity's answers never serve another's
 	imageType string
-	image     imageKey
+	image     rounds.Key
 	imageID   string
 	scannedAt time.Time
 }

@@ -1,31 +1,10 @@
 package controller
 
 import (
-	"fmt"
-
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
-
-// imageKey identifies an image within one image type.
-type imageKey struct {
-	Namespace, Name, Tag, InstanceID string
-}
-
-func (k imageKey) String() string {
-	if k.InstanceID != "" {
-		return fmt.Sprintf("%s/%s/%s:%s", k.InstanceID, k.Namespace, k.Name, k.Tag)
-	}
-	return fmt.Sprintf("%s/%s:%s", k.Namespace, k.Name, k.Tag)
-}
-
-func keyOfImage(img hss.Image) imageKey {
-	return imageKey{img.Namespace, img.Name, img.Tag, img.InstanceID}
-}
-
-func keyOfRef(r scanv1.ImageReference) imageKey {
-	return imageKey{r.Namespace, r.Name, r.Tag, r.InstanceID}
-}
 
 // selectorFilter translates the spec's selector into the API's criteria.
 func selectorFilter(spec scanv1.ImageScanSpec) hss.Filter {
@@ -64,10 +43,10 @@ func followFilters(spec scanv1.ImageScanSpec) []hss.Filter {
 	if s := spec.Selector; s != nil {
 		return []hss.Filter{{ImageType: string(spec.ImageType), Namespace: s.Namespace, ImageName: s.ImageName, Tag: s.Tag}}
 	}
-	seen := map[imageKey]bool{}
+	seen := map[rounds.Key]bool{}
 	var filters []hss.Filter
 	for _, ref := range spec.Images {
-		repo := imageKey{Namespace: ref.Namespace, Name: ref.Name, InstanceID: ref.InstanceID}
+		repo := rounds.Key{Namespace: ref.Namespace, Name: ref.Name, InstanceID: ref.InstanceID}
 		if seen[repo] {
 			continue
 		}

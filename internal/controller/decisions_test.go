@@ -12,6 +12,8 @@ import (
 	testingclock "k8s.io/utils/clock/testing"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // The decisions of a pass that need no API server, as tables: whether a
@@ -72,15 +74,23 @@ func TestConditionsAndRequeueOfAPass(t *testing.T) {
 	r := decisionsReconciler()
 	running := &scanv1.ScanRequest{Round: 2, Generation: 1, RequestedAt: at(-4 * time.Minute), AcceptedAt: ptrTime(at(-4 * time.Minute))}
 	completed := &scanv1.ScanRequest{Round: 2, Generation: 1, RequestedAt: at(-4 * time.Minute), AcceptedAt: ptrTime(at(-4 * time.Minute)), CompletedAt: ptrTime(at(-time.Minute))}
-	counted := func(s scanv1.ScanSummary) *tally {
-		t := newTally(2, false)
-		t.summary, t.count, t.pending = s, int(s.Matched), int(s.Pending)
+	// counted is round 2's tally of members with these results.
+	counted := func(succeeded, failed, pending int) *rounds.Tally {
+		t := rounds.NewTally(2, false)
+		add := func(n int, s scanv1.ImageReportStatus) {
+			for range n {
+				t.Add(rounds.Key{Namespace: "team", Name: "app", Tag: fmt.Sprint(t.Count)}, s, "")
+			}
+		}
+		add(succeeded, scanv1.ImageReportStatus{Round: 2, ScanStatus: hss.StatusSuccess, FilesCount: new(int64), FilesSize: new(int64), Detail: "None"})
+		add(failed, scanv1.ImageReportStatus{Round: 2, ScanStatus: "failed"})
+		add(pending, scanv1.ImageReportStatus{Round: 1})
 		return t
 	}
 	for _, c := range []struct {
 		name                 string
 		round                *scanv1.ScanRequest
-		tally                *tally
+		tally                *rounds.Tally
 		err                  error
 		suspend              bool
 		ready                metav1.ConditionStatus
@@ -96,11 +106,11 @@ func TestConditionsAndRequeueOfAPass(t *testing.T) {
 		{"an API server error: backoff", running, nil, errors.New("etcd"), false,
 			metav1.ConditionUnknown, scanv1.ReasonKubernetesAPIError, true, false, 0, true},
 		{"suspended before any round", nil, nil, nil, true, metav1.ConditionFalse, scanv1.ReasonSuspended, false, false, 0, false},
-		{"scanning: polled", running, counted(scanv1.ScanSummary{Matched: 4, Pending: 1}), nil, false,
+		{"scanning: polled", running, counted(3, 0, 1), nil, false,
 			metav1.ConditionUnknown, scanv1.ReasonScanning, true, false, time.Minute, false},
-		{"completed with a failed image", completed, counted(scanv1.ScanSummary{Matched: 4, Succeeded: 3, Failed: 1}), nil, false,
+		{"completed with a failed image", completed, counted(3, 1, 0), nil, false,
 			metav1.ConditionFalse, scanv1.ReasonImagesFailed, false, true, 0, false},
-		{"completed", completed, counted(scanv1.ScanSummary{Matched: 4, Succeeded: 4}), nil, false,
+		{"completed", completed, counted(4, 0, 0), nil, false,
 			metav1.ConditionTrue, scanv1.ReasonSucceeded, false, false, 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,7 +146,7 @@ func TestNotifySendsWhatChangedOnce(t *testing.T) {
 	done := accepted.DeepCopy()
 	done.CompletedAt = ptrTime(at(0))
 	summary := scanv1.ScanSummary{Matched: 2, Succeeded: 2, Findings: scanv1.Findings{New: &scanv1.Severities{High: 2, Low: 1}}}
-	p := &pass{obj: obj, tally: newTally(2, false), expired: map[string]bool{"gone": true}}
+	p := &pass{obj: obj, tally: rounds.NewTally(2, false), expired: map[string]bool{"gone": true}}
 	old := scanv1.ImageScanStatus{LastScanRequest: accepted, Exceptions: []scanv1.ExceptionUse{{Name: "gone", Results: 4, Images: 2}, {Name: "kept", Results: 1, Images: 1}}}
 	st := scanv1.ImageScanStatus{LastScanRequest: done, Summary: summary, Exceptions: []scanv1.ExceptionUse{{Name: "kept", Results: 1, Images: 1}}}
 	r.notify(p, old, st)

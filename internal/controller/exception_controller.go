@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
@@ -98,7 +99,7 @@ func (r *exceptionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		status = metav1.ConditionTrue
 	}
 	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: scanv1.ConditionReady, Status: status, Reason: state.Reason, Message: truncate(state.Message, 1024), ObservedGeneration: exc.Generation,
+		Type: scanv1.ConditionReady, Status: status, Reason: state.Reason, Message: rounds.Truncate(state.Message, 1024), ObservedGeneration: exc.Generation,
 	})
 	before := apimeta.FindStatusCondition(exc.Status.Conditions, scanv1.ConditionReady)
 	if !equality.Semantic.DeepEqual(*st, exc.Status) {
@@ -110,7 +111,7 @@ func (r *exceptionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if state.Reason == scanv1.ReasonExpired && before != nil && before.Reason == scanv1.ReasonActive {
 		r.events.Eventf(exc, nil, corev1.EventTypeWarning, scanv1.EventExceptionExpired, "Expire",
-			"%s", truncate(fmt.Sprintf("expired at %s; the results it accepted are open again: %s",
+			"%s", rounds.Truncate(fmt.Sprintf("expired at %s; the results it accepted are open again: %s",
 				exc.Spec.ExpiresAt.UTC().Format(time.RFC3339), scanNames(exc.Status.ImageScans)), maxEventNote))
 	}
 	if !state.InForce() {

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // Slices of a round's member reads. A pass reads a slice's statistics and
@@ -26,13 +27,13 @@ const (
 // under calls, the pass's HSS deadline; the saves under ctx, so that what
 // was read is kept when the deadline ends the calls.
 func (r *ImageScanReconciler) readMembers(ctx, calls context.Context, p *pass, page []*member) error {
-	if phaseOf(p.round) != phaseScanning {
+	if rounds.PhaseOf(p.round) != rounds.Scanning {
 		return nil
 	}
 	round, mode := p.round.Round, detailOf(p.obj.Spec)
 	var waiting []*member
 	for _, m := range page {
-		if awaitingStatistics(m.status, round) || awaitingDetail(m.status, round) && mode != scanv1.VulnerabilitiesNone {
+		if rounds.AwaitingStatistics(m.status, round) || rounds.AwaitingDetail(m.status, round) && mode != scanv1.VulnerabilitiesNone {
 			waiting = append(waiting, m)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // Following a round asks HSS one question: which images finished scanning
@@ -184,7 +185,7 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	}
 	defer f.turn.Release(1)
 	// The walk's bound is on HSS's clock; when the walk started is on ours.
-	since, requested := hssStart(round).Add(-finishedOverlap), later(round.RequestedAt.Time, notBefore)
+	since, requested := rounds.HSSStart(round).Add(-finishedOverlap), later(round.RequestedAt.Time, notBefore)
 	now := clk.Now()
 	f.mu.Lock()
 	last, seen := f.readers[reader]
@@ -277,7 +278,7 @@ func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk cloc
 	// hide every real scan from the walks that follow.
 	answered, ok := f.client.ServerTime(clk.Now())
 	if !ok {
-		answered = clk.Now().Add(clockSkew)
+		answered = clk.Now().Add(rounds.ClockSkew)
 	}
 	var latest time.Time
 	for _, end := range ends {

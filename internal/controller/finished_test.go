@@ -16,6 +16,7 @@ import (
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 const (
@@ -111,7 +112,7 @@ func TestFinishedFeedWalksOncePerNewsAndOnlyForRecentScans(t *testing.T) {
 	done = w.read(f, "a", requested)
 	w.g.Expect(done).To(HaveLen(460))
 	w.g.Expect(w.pages()).To(Equal(6 + 1))
-	img, ok := done.get(imageKey{Namespace: "big", Name: "app", Tag: "v7"})
+	img, ok := done.get(rounds.Key{Namespace: "big", Name: "app", Tag: "v7"})
 	w.g.Expect(ok).To(BeTrue())
 	w.g.Expect(img.ScanStatus).To(Equal(hss.StatusSuccess))
 
@@ -220,7 +221,7 @@ func TestFinishedFeedKeepsOnlyWhatItsReadersHaveNotAcknowledged(t *testing.T) {
 	w.scanned("small", 10)
 	done := w.read(f, "a", requested)
 	w.g.Expect(done).To(HaveLen(10), "only the scans that ended after the acknowledged answer")
-	_, ok := done.get(imageKey{Namespace: "small", Name: "app", Tag: "v9"})
+	_, ok := done.get(rounds.Key{Namespace: "small", Name: "app", Tag: "v9"})
 	w.g.Expect(ok).To(BeTrue())
 
 	// A reader that has not acknowledged keeps the round's scans in the
@@ -255,10 +256,10 @@ func TestAnAcknowledgementUpToAnUnsavedScanKeepsItWithoutWalkingAgain(t *testing
 	// be read; it notes that scan as the feed's answer gave it.
 	round := roundAt(requested)
 	p := &pass{round: round}
-	img, ok := answer.scans.get(imageKey{Namespace: "big", Name: "app", Tag: "v3"})
+	img, ok := answer.scans.get(rounds.Key{Namespace: "big", Name: "app", Tag: "v3"})
 	w.g.Expect(ok).To(BeTrue())
 	for i, tag := range []string{"v1", "v2", "v3"} {
-		m := &member{key: imageKey{Namespace: "big", Name: "app", Tag: tag}}
+		m := &member{key: rounds.Key{Namespace: "big", Name: "app", Tag: tag}}
 		m.status = resultOf(img, m.status, round.Round, scanv1.VulnerabilitiesSummary)
 		if i < 2 {
 			m.saved()

@@ -13,6 +13,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // listAll runs each filter's paged list and indexes the images' latest
@@ -35,14 +36,14 @@ func listAll(ctx context.Context, c hss.Client, filters []hss.Filter, keep func(
 
 // keySet is a sorted list of image keys without repeats: a set that costs
 // the keys alone, for a listing of any size.
-type keySet []imageKey
+type keySet []rounds.Key
 
-func compareKeys(a, b imageKey) int {
+func compareKeys(a, b rounds.Key) int {
 	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name),
 		strings.Compare(a.Tag, b.Tag), strings.Compare(a.InstanceID, b.InstanceID))
 }
 
-func (s keySet) has(k imageKey) bool {
+func (s keySet) has(k rounds.Key) bool {
 	_, ok := slices.BinarySearchFunc(s, k, compareKeys)
 	return ok
 }
@@ -51,10 +52,10 @@ func (s keySet) has(k imageKey) bool {
 // held while a round starts, a key per image matched (at most
 // --max-images-per-scan and a page, where the platform sets it).
 func listKeys(ctx context.Context, c hss.Client, filters []hss.Filter) (keySet, error) {
-	var keys []imageKey
+	var keys []rounds.Key
 	for _, f := range filters {
 		err := c.EachImage(ctx, f, func(img hss.Image) error {
-			keys = append(keys, keyOfImage(img))
+			keys = append(keys, rounds.KeyOfImage(img))
 			return nil
 		})
 		if err != nil {
@@ -78,7 +79,7 @@ func listKeys(ctx context.Context, c hss.Client, filters []hss.Filter) (keySet, 
 // with a member still to hear of; the feed's answer is shared and never
 // changed.
 func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*member) error {
-	if phaseOf(p.round) != phaseScanning || p.sent || !anyUnscanned(page, p.round.Round) {
+	if rounds.PhaseOf(p.round) != rounds.Scanning || p.sent || !anyUnscanned(page, p.round.Round) {
 		return nil
 	}
 	if !p.heard {
@@ -142,7 +143,7 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 
 // endedInRound: img's scan ended after the round started on HSS's clock.
 func endedInRound(img hss.Image, round *scanv1.ScanRequest) bool {
-	return hss.Terminal(img.ScanStatus) && !img.LastScanAt.IsZero() && !img.LastScanAt.Before(hssStart(round).Add(-datePrecision))
+	return hss.Terminal(img.ScanStatus) && !img.LastScanAt.IsZero() && !img.LastScanAt.Before(rounds.HSSStart(round).Add(-datePrecision))
 }
 
 // acknowledge tells the feed that the pass followed every member of its
@@ -221,7 +222,7 @@ func newScan(img hss.Image, prev scanv1.ImageReportStatus, round *scanv1.ScanReq
 	if prev.LastScanTime != nil && !img.LastScanAt.After(prev.LastScanTime.Time) {
 		return false
 	}
-	return !img.LastScanAt.Before(hssStart(round).Add(-datePrecision))
+	return !img.LastScanAt.Before(rounds.HSSStart(round).Add(-datePrecision))
 }
 
 // datePrecision: HSS's clock is learnt from Date headers, to the second.

@@ -9,6 +9,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // detailOf is the spec's choice of vulnerability detail; Summary when unset.
@@ -36,7 +37,7 @@ func (r *ImageScanReconciler) inspect(ctx context.Context, p *pass, ms []*member
 	imageType := string(p.obj.Spec.ImageType)
 	var calls []*member // at most a slice (readMembers)
 	for _, m := range ms {
-		if awaitingDetail(m.status, p.round.Round) {
+		if rounds.AwaitingDetail(m.status, p.round.Round) {
 			calls = append(calls, m)
 		}
 	}
@@ -63,12 +64,6 @@ func minSeverityOf(spec scanv1.ImageScanSpec) scanv1.Severity {
 		return scanv1.SeverityHigh
 	}
 	return spec.MinSeverity
-}
-
-// awaitingDetail: the member's scan succeeded in this round and its
-// vulnerabilities are still to be read.
-func awaitingDetail(s scanv1.ImageReportStatus, round int64) bool {
-	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.Detail == "" && s.DetailAttempts < scanv1.MaxReadAttempts
 }
 
 // severityOf is the catalogue's severity of an entry, else its repair

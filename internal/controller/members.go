@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // Reports per read from the API server: a pass holds one page of the
@@ -36,7 +37,7 @@ func (r *ImageScanReconciler) eachPage(ctx context.Context, p *pass, fn func([]*
 	}
 	opts := []client.ListOption{
 		client.InNamespace(p.obj.Namespace),
-		client.MatchingLabels{scanv1.LabelImageScan: labelValue(p.obj.Name)},
+		client.MatchingLabels{scanv1.LabelImageScan: rounds.LabelValue(p.obj.Name)},
 		client.Limit(limit),
 	}
 	opts = append(opts, sel...)
@@ -96,14 +97,14 @@ func sortMembers(ms []*member) {
 
 // membership is the list of a new round's images: an explicit list in its
 // own order, or what the selector's listing returned.
-func membership(spec scanv1.ImageScanSpec, listed keySet) []imageKey {
+func membership(spec scanv1.ImageScanSpec, listed keySet) []rounds.Key {
 	if spec.Selector != nil {
 		return listed
 	}
-	seen := map[imageKey]bool{}
-	var keys []imageKey
+	seen := map[rounds.Key]bool{}
+	var keys []rounds.Key
 	for _, ref := range spec.Images {
-		k := keyOfRef(ref)
+		k := rounds.KeyOfRef(ref)
 		if !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
@@ -118,7 +119,7 @@ func membership(spec scanv1.ImageScanSpec, listed keySet) []imageKey {
 // another kind of repository, are deleted, and new members get a report. A
 // member HSS does not list has its result at once. It holds the new
 // membership's keys, and a bit for each, not their reports.
-func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []imageKey, listed keySet, round int64) error {
+func (r *ImageScanReconciler) fixMembers(ctx context.Context, p *pass, keys []rounds.Key, listed keySet, round int64) error {
 	wanted := keySet(keys) // a selector's keys are sorted; an explicit list's are few
 	if p.obj.Spec.Selector == nil {
 		wanted = slices.SortedFunc(slices.Values(keys), compareKeys)
@@ -187,7 +188,7 @@ func (r *ImageScanReconciler) createMembers(ctx context.Context, p *pass, ms []*
 // notListed is the message of a member HSS does not list.
 func notListed(spec scanv1.ImageScanSpec) string {
 	if spec.SyncFromSWR {
-		return "HSS does not list this image. " + syncMayLag
+		return "HSS does not list this image. " + rounds.SyncMayLag
 	}
 	return "HSS does not list this image; is it synchronised from SWR?"
 }
@@ -201,12 +202,12 @@ func notListed(spec scanv1.ImageScanSpec) string {
 // for them.)
 func (r *ImageScanReconciler) restoreMembers(ctx context.Context, p *pass) error {
 	round, t := p.round, p.tally
-	if round == nil || t == nil || t.present == nil || round.Generation != p.obj.Generation {
+	if round == nil || t == nil || t.Present == nil || round.Generation != p.obj.Generation {
 		return nil
 	}
 	var lost []*member
 	for _, k := range membership(p.obj.Spec, nil) {
-		if !t.present[k] {
+		if !t.Present[k] {
 			lost = append(lost, &member{key: k})
 		}
 	}
@@ -218,13 +219,13 @@ func (r *ImageScanReconciler) restoreMembers(ctx context.Context, p *pass) error
 		return err
 	}
 	for _, m := range lost {
-		t.add(m)
+		m.countIn(t)
 	}
-	if phaseOf(round) == phaseCompleted {
+	if rounds.PhaseOf(round) == rounds.Completed {
 		round.CompletedAt = nil
 	}
 	r.Events.Eventf(p.obj, nil, corev1.EventTypeWarning, scanv1.EventReportsDeleted, "Restore", "%s",
-		truncate(fmt.Sprintf("Round %d: %d reports were deleted from outside; they were made again and their images are read again from HSS",
+		rounds.Truncate(fmt.Sprintf("Round %d: %d reports were deleted from outside; they were made again and their images are read again from HSS",
 			round.Round, len(lost)), maxEventNote))
 	return nil
 }

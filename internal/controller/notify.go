@@ -8,6 +8,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // notify sends the events of what changed between the status the pass
@@ -17,14 +18,14 @@ import (
 func (r *ImageScanReconciler) notify(p *pass, old, st scanv1.ImageScanStatus) {
 	obj := p.obj
 	event := func(kind, reason, action, msg string) {
-		r.Events.Eventf(obj, nil, kind, reason, action, "%s", truncate(msg, maxEventNote))
+		r.Events.Eventf(obj, nil, kind, reason, action, "%s", rounds.Truncate(msg, maxEventNote))
 	}
 	prev, round := old.LastScanRequest, st.LastScanRequest
-	if accepted(round) && (prev == nil || prev.Round != round.Round || !accepted(prev)) {
+	if rounds.Accepted(round) && (prev == nil || prev.Round != round.Round || !rounds.Accepted(prev)) {
 		event(corev1.EventTypeNormal, scanv1.EventScanRequested, "BatchScan",
 			fmt.Sprintf("Round %d (%s): asked HSS to scan %d images", round.Round, round.Trigger, st.Summary.Matched))
 	}
-	if phaseOf(round) == phaseCompleted && (prev == nil || prev.Round != round.Round || phaseOf(prev) != phaseCompleted) {
+	if rounds.PhaseOf(round) == rounds.Completed && (prev == nil || prev.Round != round.Round || rounds.PhaseOf(prev) != rounds.Completed) {
 		r.announce(p, st, event)
 	}
 	if old.Backend != "" && st.Backend != old.Backend {
@@ -50,16 +51,16 @@ func (r *ImageScanReconciler) announce(p *pass, st scanv1.ImageScanStatus, event
 	s, round := st.Summary, st.LastScanRequest.Round
 	switch {
 	case s.Failed > 0:
-		event(corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", failureMessage(p.tally, s))
+		event(corev1.EventTypeWarning, scanv1.ReasonImagesFailed, "Scan", p.tally.FailureMessage(s))
 	case s.NotFound > 0:
-		event(corev1.EventTypeWarning, scanv1.ReasonImagesNotFound, "Scan", notFoundMessage(p.tally, s, p.obj.Spec.SyncFromSWR))
+		event(corev1.EventTypeWarning, scanv1.ReasonImagesNotFound, "Scan", p.tally.NotFoundMessage(s, p.obj.Spec.SyncFromSWR))
 	case s.StatisticsUnavailable > 0:
-		event(corev1.EventTypeWarning, scanv1.ReasonStatsUnavailable, "Scan", statsUnavailableMessage(p.tally, s))
+		event(corev1.EventTypeWarning, scanv1.ReasonStatsUnavailable, "Scan", p.tally.StatsUnavailableMessage(s))
 	default:
-		event(corev1.EventTypeNormal, scanv1.EventScanCompleted, "Scan", fmt.Sprintf("Round %d: %s", round, succeededMessage(s)))
+		event(corev1.EventTypeNormal, scanv1.EventScanCompleted, "Scan", fmt.Sprintf("Round %d: %s", round, rounds.SucceededMessage(s)))
 	}
 	if s.MaliciousFiles > 0 {
-		event(corev1.EventTypeWarning, scanv1.EventMaliciousFilesFound, "Scan", maliciousMessage(p.tally, s))
+		event(corev1.EventTypeWarning, scanv1.EventMaliciousFilesFound, "Scan", p.tally.MaliciousMessage(s))
 	}
 	if n := s.New; n != nil && n.Total() > 0 {
 		event(corev1.EventTypeWarning, scanv1.EventNewVulnerabilities, "Scan", fmt.Sprintf(

@@ -15,6 +15,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // What an image's OpenReports Report holds, and how it is written, without
@@ -41,7 +42,7 @@ func reportStepOf(s, written scanv1.ImageReportStatus) reportStep {
 	switch {
 	case s.Vulnerabilities != nil:
 		return publishReport
-	case written.OpenReport == nil, stateOf(s, s.Round) == scanv1.ResultPending:
+	case written.OpenReport == nil, rounds.StateOf(s, s.Round) == scanv1.ResultPending:
 		return keepReport
 	case s.ScanStatus == hss.StatusSuccess && s.Detail == scanv1.VulnerabilitiesDetails &&
 		written.Round == s.Round && written.Detail == scanv1.VulnerabilitiesDetails:
@@ -129,7 +130,7 @@ func resultOfVulnerability(v scanv1.Vulnerability) openreports.ReportResult {
 	r := openreports.ReportResult{
 		Source: scanv1.ReportSource, Policy: v.ID, Category: reportCategory,
 		Severity:    openreports.ResultSeverity(strings.ToLower(string(v.Severity))),
-		Description: truncate(message, maxResultMessage), Properties: props,
+		Description: rounds.Truncate(message, maxResultMessage), Properties: props,
 	}
 	setResultTriage(&r, v.Severity, v.AcceptedBy, v.FirstSeenRound, timeText(v.FirstSeen), v.IgnoredInHSS)
 	return r

@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // Most polls of a running round learn nothing: none of the members still
@@ -26,7 +28,7 @@ type waiting struct {
 	round, generation int64
 	// rules is the key of the exceptions the walk applied.
 	rules string
-	// keys are the members' index keys (indexKey), at most reportPage.
+	// keys are the members' index keys (rounds.Key.Index), at most reportPage.
 	keys []string
 }
 
@@ -69,7 +71,7 @@ func (w *waitingRounds) forget(k types.NamespacedName) {
 // alone says whether the pass has work.
 func mayBeQuiet(p *pass, w waiting, ok, overdue, pastDeadline bool) bool {
 	round := p.round
-	return ok && phaseOf(round) == phaseScanning && !p.started && !p.sent && !overdue && !pastDeadline &&
+	return ok && rounds.PhaseOf(round) == rounds.Scanning && !p.started && !p.sent && !overdue && !pastDeadline &&
 		w.round == round.Round && w.generation == p.obj.Generation && w.rules == p.rules.Key() && len(w.keys) > 0
 }
 
@@ -95,10 +97,10 @@ func (r *ImageScanReconciler) quiet(ctx context.Context, p *pass) (bool, error) 
 
 // waitingOf is what a whole walk of a small running round that left
 // nothing to read records: its members without a scan result in the round.
-func waitingOf(p *pass, t *tally) (waiting, bool) {
+func waitingOf(p *pass, t *rounds.Tally) (waiting, bool) {
 	round := p.round
-	if t == nil || phaseOf(round) != phaseScanning || p.unread > 0 || len(t.waiting) == 0 || round.Members > reportPage {
+	if t == nil || rounds.PhaseOf(round) != rounds.Scanning || p.unread > 0 || len(t.Waiting) == 0 || round.Members > reportPage {
 		return waiting{}, false
 	}
-	return waiting{round: round.Round, generation: p.obj.Generation, rules: p.rules.Key(), keys: t.waiting}, true
+	return waiting{round: round.Round, generation: p.obj.Generation, rules: p.rules.Key(), keys: t.Waiting}, true
 }

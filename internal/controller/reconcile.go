@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // Reconcile reads as the round's story: load the round's members (its
@@ -108,9 +109,9 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 	if walkOf(p, last, ok, time.Now()) == walkUnended {
 		t, err := r.walk(ctx, calls, p, walkUnended)
 		if t != nil {
-			r.counts.noteEnded(key, t.count-t.pending)
+			r.counts.noteEnded(key, t.Count-t.Pending)
 		}
-		if err != nil || t.pending > 0 {
+		if err != nil || t.Pending > 0 {
 			return err
 		}
 		// Every member has its result: count them, to complete the round.
@@ -118,7 +119,7 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 	before := p.listing
 	t, err := r.walk(ctx, calls, p, walkAll)
 	switch {
-	case t != nil && !t.done() && p.round != nil && p.round.Members > reportPage:
+	case t != nil && !t.Done() && p.round != nil && p.round.Members > reportPage:
 		r.counts.record(key, counted{round: p.round.Round, at: time.Now(), took: p.listing - before, rules: p.rules.Key()})
 	case t != nil:
 		r.counts.forget(key) // no large round of this ImageScan still runs: nothing to keep
@@ -132,15 +133,15 @@ func (r *ImageScanReconciler) work(ctx, calls context.Context, p *pass) error {
 // walk is one walk of the round's members, of either kind; it returns the
 // tally of those it read, nil when it could not read them all. Only walkAll
 // leaves it to status.
-func (r *ImageScanReconciler) walk(ctx, calls context.Context, p *pass, kind walkKind) (*tally, error) {
-	t := newTally(p.roundNumber(), p.obj.Spec.Selector == nil)
+func (r *ImageScanReconciler) walk(ctx, calls context.Context, p *pass, kind walkKind) (*rounds.Tally, error) {
+	t := rounds.NewTally(p.roundNumber(), p.obj.Spec.Selector == nil)
 	if kind == walkAll && p.round != nil && p.round.Members <= reportPage {
-		t.waiting = []string{}
+		t.CollectWaiting(reportPage)
 	}
 	mode := detailOf(p.obj.Spec)
 	var sel []client.ListOption
 	if kind == walkUnended {
-		sel = append(sel, unended(t.round))
+		sel = append(sel, unended(t.Round))
 	}
 	p.unread = 0
 	var failed error
@@ -166,9 +167,9 @@ func (r *ImageScanReconciler) walk(ctx, calls context.Context, p *pass, kind wal
 			}
 		}
 		for _, m := range page {
-			t.add(m)
+			m.countIn(t)
 			p.noteUnsaved(m)
-			if awaitingStatistics(m.status, t.round) || mode != scanv1.VulnerabilitiesNone && awaitingDetail(m.status, t.round) {
+			if rounds.AwaitingStatistics(m.status, t.Round) || mode != scanv1.VulnerabilitiesNone && rounds.AwaitingDetail(m.status, t.Round) {
 				p.unread++
 			}
 		}
@@ -201,14 +202,14 @@ func (r *ImageScanReconciler) result(p *pass, st scanv1.ImageScanStatus, err err
 	if membersDeleted(p.obj, st) && !p.obj.Spec.Suspend {
 		return ctrl.Result{RequeueAfter: r.MinPoll}, nil // the next pass starts a round over them
 	}
-	switch phaseOf(st.LastScanRequest) {
-	case phaseScanning:
+	switch rounds.PhaseOf(st.LastScanRequest) {
+	case rounds.Scanning:
 		if p.cut && p.unread > 0 {
 			// The deadline ended the reads, not a lack of news: go on soon.
 			return ctrl.Result{RequeueAfter: r.MinPoll}, nil
 		}
 		return ctrl.Result{RequeueAfter: r.pollDelay(st.LastScanRequest)}, nil
-	case phaseRequesting, phaseUnconfirmed:
+	case rounds.Requesting, rounds.Unconfirmed:
 		return ctrl.Result{RequeueAfter: r.pollDelay(st.LastScanRequest)}, nil
 	}
 	return ctrl.Result{RequeueAfter: r.untilNextRound(st)}, nil

@@ -14,22 +14,20 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // reportWriters bounds the report writes of one pass in flight at once.
 const reportWriters = 8
 
-func keyOfReport(rep *scanv1.ImageReport) imageKey {
-	i := rep.Spec.Image
-	return imageKey{i.Namespace, i.Name, i.Tag, i.InstanceID}
-}
+func keyOfReport(rep *scanv1.ImageReport) rounds.Key { return rounds.KeyOfRef(rep.Spec.Image) }
 
 // newReport is a member's report as created: who it is about, controlled by
 // the ImageScan. Its status comes with its first result.
-func (r *ImageScanReconciler) newReport(obj *scanv1.ImageScan, k imageKey) (*scanv1.ImageReport, error) {
+func (r *ImageScanReconciler) newReport(obj *scanv1.ImageScan, k rounds.Key) (*scanv1.ImageReport, error) {
 	rep := &scanv1.ImageReport{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: reportName(obj.Name, obj.Spec.ImageType, k), Namespace: obj.Namespace, Labels: reportLabels(obj.Name, k),
+			Name: rounds.ReportName(obj.Name, obj.Spec.ImageType, k), Namespace: obj.Namespace, Labels: rounds.ReportLabels(obj.Name, k),
 		},
 		Spec: scanv1.ImageReportSpec{
 			ImageScanName: obj.Name, ImageType: obj.Spec.ImageType, Reference: k.String(),
@@ -37,7 +35,7 @@ func (r *ImageScanReconciler) newReport(obj *scanv1.ImageScan, k imageKey) (*sca
 		},
 	}
 	for _, ref := range obj.Spec.Images {
-		if keyOfRef(ref) == k {
+		if rounds.KeyOfRef(ref) == k {
 			rep.Spec.Image.InstanceURL = ref.InstanceURL
 		}
 	}
@@ -138,7 +136,7 @@ func (r *ImageScanReconciler) saveMembers(ctx context.Context, p *pass, ms []*me
 		}
 		// A scan whose statistics or vulnerabilities are still to come is
 		// written with them, unless a failed read must be counted.
-		if m.status.Round == round && stateOf(m.status, round) == scanv1.ResultPending &&
+		if m.status.Round == round && rounds.StateOf(m.status, round) == scanv1.ResultPending &&
 			m.status.StatisticsAttempts == m.written.StatisticsAttempts && m.status.DetailAttempts == m.written.DetailAttempts {
 			continue
 		}
@@ -185,7 +183,7 @@ func (r *ImageScanReconciler) writeReport(ctx context.Context, p *pass, m *membe
 // endedRound is s.EndedRound as it must be written: its round once its
 // result is final, else none.
 func endedRound(s scanv1.ImageReportStatus) int64 {
-	if s.Round == 0 || stateOf(s, s.Round) == scanv1.ResultPending {
+	if s.Round == 0 || rounds.StateOf(s, s.Round) == scanv1.ResultPending {
 		return 0
 	}
 	return s.Round
@@ -210,7 +208,7 @@ func tooLargeForEtcd(err error) bool {
 func refusedReport(s scanv1.ImageReportStatus, err error) scanv1.ImageReportStatus {
 	return scanv1.ImageReportStatus{
 		Round: s.Round, ImageID: s.ImageID, Digest: s.Digest, ScanStatus: hss.StatusFailed, LastScanTime: s.LastScanTime,
-		Message: truncate("HSS's result for this image could not be saved: "+err.Error(), maxReportMessage),
+		Message: rounds.Truncate("HSS's result for this image could not be saved: "+err.Error(), maxReportMessage),
 	}
 }
 

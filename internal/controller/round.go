@@ -5,6 +5,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
@@ -21,7 +22,7 @@ type pass struct {
 	// tally counts every member of the round as the pass's walk of them
 	// left them (work); nil when the walk did not finish, and status keeps
 	// what the last pass counted.
-	tally *tally
+	tally *rounds.Tally
 	// walked: the pass's walk followed every member still to end.
 	walked bool
 	// listing is the time the pass spent reading reports from the API
@@ -32,7 +33,7 @@ type pass struct {
 	// than the start's own listing (at most --max-images-per-scan) and goes
 	// with the pass.
 	started     bool
-	startListed []imageKey
+	startListed []rounds.Key
 	// finished holds the scans that ended since the round started, as the
 	// feed showed them; for an overdue round, unfinished holds the
 	// ImageScan's own images whose scan had not ended (ownWalk). heard says
@@ -70,7 +71,7 @@ type pass struct {
 // member is one image of the round: its report as the cluster holds it, and
 // the report status this pass arrives at.
 type member struct {
-	key    imageKey
+	key    rounds.Key
 	report *scanv1.ImageReport // nil until created
 	status scanv1.ImageReportStatus
 	// written is status as last saved; saveReports writes the difference.
@@ -85,6 +86,15 @@ type member struct {
 	previous []scanv1.Vulnerability
 }
 
+// countIn adds m to t.
+func (m *member) countIn(t *rounds.Tally) {
+	report := ""
+	if m.report != nil {
+		report = m.report.Name
+	}
+	t.Add(m.key, m.status, report)
+}
+
 // saved records that status is now the server's, and lets go of the
 // vulnerability list, which only the server keeps.
 func (m *member) saved() {
@@ -95,89 +105,10 @@ func (m *member) saved() {
 	m.written, m.previous = m.status, nil
 }
 
-// phase names the stage of an ImageScan's current round. Steps ask it
-// rather than read the round's times.
-type phase string
-
-const (
-	// phaseNone: no round was ever started.
-	phaseNone phase = "None"
-	// phaseRequesting: the intent is recorded and no call is outstanding:
-	// none was made yet, or HSS refused the last.
-	phaseRequesting phase = "Requesting"
-	// phaseUnconfirmed: a call was made whose outcome is unknown (a
-	// timeout, a lost answer, a manager that stopped); HSS may show it yet.
-	phaseUnconfirmed phase = "Unconfirmed"
-	// phaseScanning: HSS accepted the round; its images are followed.
-	phaseScanning phase = "Scanning"
-	// phaseCompleted: every image of the round has its result.
-	phaseCompleted phase = "Completed"
-)
-
-func phaseOf(r *scanv1.ScanRequest) phase {
-	switch {
-	case r == nil:
-		return phaseNone
-	case r.CompletedAt != nil:
-		return phaseCompleted
-	case r.AcceptedAt == nil && r.UnconfirmedSince != nil:
-		return phaseUnconfirmed
-	case r.AcceptedAt == nil:
-		return phaseRequesting
-	}
-	return phaseScanning
-}
-
-// accepted: HSS took the round's request.
-func accepted(r *scanv1.ScanRequest) bool {
-	ph := phaseOf(r)
-	return ph == phaseScanning || ph == phaseCompleted
-}
-
-// stateOf is an image's result in a round: the one answer the summary, the
-// completion check, collection and the messages all use. A successful scan
-// is Pending until its statistics and its vulnerabilities (as far as the
-// spec asks for them) are read, or their reads given up.
-func stateOf(s scanv1.ImageReportStatus, round int64) scanv1.ImageResult {
-	switch {
-	case s.Round != round:
-		return scanv1.ResultPending
-	case s.ScanStatus == scanv1.ScanStatusNotFound:
-		return scanv1.ResultNotFound
-	case s.ScanStatus != hss.StatusSuccess:
-		return scanv1.ResultFailed
-	case s.FilesCount == nil && s.StatisticsAttempts >= scanv1.MaxReadAttempts:
-		return scanv1.ResultStatisticsUnavailable
-	case s.FilesCount == nil, s.Detail == "" && s.DetailAttempts < scanv1.MaxReadAttempts:
-		return scanv1.ResultPending
-	}
-	return scanv1.ResultSucceeded
-}
-
-// awaitingStatistics: the image's scan of this round succeeded and its file
-// statistics are to be read.
-func awaitingStatistics(s scanv1.ImageReportStatus, round int64) bool {
-	return s.Round == round && s.ScanStatus == hss.StatusSuccess && s.FilesCount == nil && s.StatisticsAttempts < scanv1.MaxReadAttempts
-}
-
-// clockSkew allows for HSS's clock differing from the manager's in a round
-// recorded before HSS's clock was learnt.
-const clockSkew = time.Minute
-
 // roundNumber is the current round's number, 0 before the first.
 func (p *pass) roundNumber() int64 {
 	if p.round == nil {
 		return 0
 	}
 	return p.round.Round
-}
-
-// hssStart is when the round was requested on HSS's clock: a scan of the
-// round ends after it. Rounds recorded before HSS's clock was learnt fall
-// back to the manager's clock, less the margin.
-func hssStart(r *scanv1.ScanRequest) time.Time {
-	if r.HSSRequestedAt != nil {
-		return r.HSSRequestedAt.Time
-	}
-	return r.RequestedAt.Add(-clockSkew)
 }

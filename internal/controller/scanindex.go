@@ -7,6 +7,7 @@ import (
 	"unique"
 
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // scanIndex is what a walk of HSS's image list keeps of each image it
@@ -27,12 +28,6 @@ type scanEntry struct {
 	findings                   hss.Findings
 }
 
-// indexKey is a key's fields joined by a byte no name holds, so that no two
-// keys meet.
-func indexKey(k imageKey) string {
-	return strings.Join([]string{k.Namespace, k.Name, k.Tag, k.InstanceID}, "\x00")
-}
-
 func (x scanIndex) put(img hss.Image) {
 	e := scanEntry{
 		imageID: packDigest(img.ImageID), digest: packDigest(img.Digest),
@@ -42,13 +37,13 @@ func (x scanIndex) put(img hss.Image) {
 	if !img.LastScanAt.IsZero() {
 		e.lastScanAt = img.LastScanAt.UnixNano()
 	}
-	x[indexKey(keyOfImage(img))] = e
+	x[rounds.KeyOfImage(img).Index()] = e
 }
 
 // get returns what the index holds of k's image as an hss.Image: its key,
 // its identity and its latest scan.
-func (x scanIndex) get(k imageKey) (hss.Image, bool) {
-	e, ok := x[indexKey(k)]
+func (x scanIndex) get(k rounds.Key) (hss.Image, bool) {
+	e, ok := x[k.Index()]
 	if !ok {
 		return hss.Image{}, false
 	}

@@ -10,6 +10,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // What a walk keeps of an image must give back, for a member's result,
@@ -39,7 +40,7 @@ func TestAScanIndexGivesBackWhatHSSListed(t *testing.T) {
 			g := NewWithT(t)
 			x := scanIndex{}
 			x.put(tc.img)
-			got, ok := x.get(keyOfImage(tc.img))
+			got, ok := x.get(rounds.KeyOfImage(tc.img))
 			g.Expect(ok).To(BeTrue())
 			g.Expect(got).To(Equal(tc.img))
 		})
@@ -52,10 +53,10 @@ func TestAScanIndexKeepsKeysThatJoinAlikeApart(t *testing.T) {
 	x.put(hss.Image{Namespace: "a/b", Name: "c", Tag: "v1", ScanStatus: hss.StatusSuccess})
 	x.put(hss.Image{Namespace: "a", Name: "b/c", Tag: "v1", ScanStatus: hss.StatusFailed})
 	g.Expect(x).To(HaveLen(2))
-	img, ok := x.get(imageKey{Namespace: "a", Name: "b/c", Tag: "v1"})
+	img, ok := x.get(rounds.Key{Namespace: "a", Name: "b/c", Tag: "v1"})
 	g.Expect(ok).To(BeTrue())
 	g.Expect(img.ScanStatus).To(Equal(hss.StatusFailed))
-	_, ok = x.get(imageKey{Namespace: "a", Name: "b/c", Tag: "v1", InstanceID: "ins-1"})
+	_, ok = x.get(rounds.Key{Namespace: "a", Name: "b/c", Tag: "v1", InstanceID: "ins-1"})
 	g.Expect(ok).To(BeFalse())
 }
 

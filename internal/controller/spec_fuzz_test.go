@@ -9,6 +9,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // FuzzSelectorFilter: whatever a user writes in a selector reaches the API
@@ -59,18 +60,18 @@ func FuzzExplicitListFilters(f *testing.F) {
 	f.Add([]byte{0, 1, 1, 2, 0, 3}, "org", "inst")
 	f.Fuzz(func(t *testing.T, picks []byte, ns, instance string) {
 		spec := scanv1.ImageScanSpec{ImageType: scanv1.InstanceImage}
-		repos := map[imageKey]bool{}
+		repos := map[rounds.Key]bool{}
 		for i, p := range picks {
 			ref := scanv1.ImageReference{Namespace: ns, Name: string(rune('a' + p%5)), Tag: string(rune('0' + i%10)), InstanceID: instance}
 			spec.Images = append(spec.Images, ref)
-			repos[imageKey{Namespace: ns, Name: ref.Name, InstanceID: instance}] = true
+			repos[rounds.Key{Namespace: ns, Name: ref.Name, InstanceID: instance}] = true
 		}
 		follow := followFilters(spec)
 		if len(follow) != len(repos) {
 			t.Fatalf("%d list calls for %d repositories", len(follow), len(repos))
 		}
 		for _, f := range follow {
-			if !repos[imageKey{Namespace: f.Namespace, Name: f.ImageName, InstanceID: f.InstanceID}] || f.ImageType != "instance_image" {
+			if !repos[rounds.Key{Namespace: f.Namespace, Name: f.ImageName, InstanceID: f.InstanceID}] || f.ImageType != "instance_image" {
 				t.Fatalf("unexpected list call %+v", f)
 			}
 		}
@@ -79,7 +80,7 @@ func FuzzExplicitListFilters(f *testing.F) {
 			t.Fatalf("batch-scan request: %+v", req)
 		}
 		for i, ref := range req.Images {
-			if keyOfRef(spec.Images[i]) != (imageKey{ref.Namespace, ref.Name, ref.Tag, ref.InstanceID}) {
+			if rounds.KeyOfRef(spec.Images[i]) != rounds.KeyOfRequest(ref) {
 				t.Fatalf("image %d changed: %+v", i, ref)
 			}
 		}

@@ -12,6 +12,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
+)
+
+// Bounds of the texts the API server keeps: a condition message may hold
+// 32 KiB, but a line in kubectl should not; an event's note is refused
+// above 1 KiB.
+const (
+	maxConditionMessage = 1024
+	maxEventNote        = 1024
 )
 
 // maxObjectBytes is how large the ImageScan may grow with its status:
@@ -44,46 +53,22 @@ func (r *ImageScanReconciler) statusOf(p *pass, err error) scanv1.ImageScanStatu
 	switch t := p.tally; {
 	case t != nil:
 		// A round never completes over fewer members than it started with.
-		if err == nil && phaseOf(round) == phaseScanning && !p.sent && t.done() && t.count >= int(round.Members) {
+		if err == nil && rounds.PhaseOf(round) == rounds.Scanning && !p.sent && t.Done() && t.Count >= int(round.Members) {
 			round.CompletedAt = ptrNow(r.Clock)
 		}
-		st.Summary = t.summaryOf()
-		st.Images = t.images(imagesBudget(p.obj))
-		st.Exceptions = t.exceptionUses()
+		st.Summary = t.Summary()
+		st.Images = t.Images(imagesBudget(p.obj))
+		st.Exceptions = t.ExceptionUses()
 	case p.started:
 		// The round's members are fixed and none has a result yet.
-		st.Summary = scanv1.ScanSummary{Matched: round.Members, Pending: round.Members, TotalSize: HumanBytes(0)}
+		st.Summary = scanv1.ScanSummary{Matched: round.Members, Pending: round.Members, TotalSize: rounds.HumanBytes(0)}
 	}
-	if phaseOf(round) == phaseCompleted {
+	if rounds.PhaseOf(round) == rounds.Completed {
 		st.LastCompletionTime = round.CompletedAt
 	}
 	st.NextScanTime = nextScanTime(p.obj, round, st.LastHandledRescanAt)
 	r.setConditions(&st, p, err)
 	return st
-}
-
-// attention ranks results for status.images and the messages: the images a
-// person must look at come first.
-func attention(s scanv1.ImageReportStatus, round int64) int {
-	switch stateOf(s, round) {
-	case scanv1.ResultFailed:
-		return 0
-	case scanv1.ResultNotFound:
-		return 1
-	case scanv1.ResultStatisticsUnavailable:
-		return 2
-	}
-	if malicious(s, round) {
-		return 3
-	}
-	if stateOf(s, round) == scanv1.ResultPending {
-		return 4
-	}
-	return 5
-}
-
-func malicious(s scanv1.ImageReportStatus, round int64) bool {
-	return s.Round == round && s.Findings != nil && s.Findings.MaliciousFiles > 0
 }
 
 // imagesBudget is the room status.images may take: MaxStatusImagesBytes,
@@ -145,9 +130,9 @@ func (r *ImageScanReconciler) setConditions(st *scanv1.ImageScanStatus, p *pass,
 			reason = se.Reason
 		}
 		set(metav1.ConditionUnknown, reason, err.Error()+"; retrying", true, false)
-	case phaseOf(round) == phaseNone && p.obj.Spec.Suspend:
+	case rounds.PhaseOf(round) == rounds.NotStarted && p.obj.Spec.Suspend:
 		set(metav1.ConditionFalse, scanv1.ReasonSuspended, "Suspended before the first scan round", false, false)
-	case phaseOf(round) == phaseNone:
+	case rounds.PhaseOf(round) == rounds.NotStarted:
 		set(metav1.ConditionUnknown, scanv1.ReasonProgressing, "Starting the first scan round", true, false)
 	case p.obj.Spec.Suspend && round.Generation != p.obj.Generation:
 		set(metav1.ConditionFalse, scanv1.ReasonSuspended, fmt.Sprintf(
@@ -157,19 +142,19 @@ func (r *ImageScanReconciler) setConditions(st *scanv1.ImageScanStatus, p *pass,
 		set(metav1.ConditionUnknown, scanv1.ReasonProgressing, fmt.Sprintf(
 			"Round %d: the last batch-scan call's outcome is unknown; waiting up to %s after it for HSS to show the round's images before asking again",
 			round.Round, p.evidenceWait), true, false)
-	case phaseOf(round) != phaseCompleted:
+	case rounds.PhaseOf(round) != rounds.Completed:
 		set(metav1.ConditionUnknown, scanv1.ReasonScanning, fmt.Sprintf("Round %d: %d of %d images finished",
 			round.Round, s.Matched-s.Pending, s.Matched), true, false)
 	case p.tally == nil:
 		// Nothing new was counted: the conditions stay as they were.
 	case s.Failed > 0:
-		set(metav1.ConditionFalse, scanv1.ReasonImagesFailed, failureMessage(p.tally, s), false, true)
+		set(metav1.ConditionFalse, scanv1.ReasonImagesFailed, p.tally.FailureMessage(s), false, true)
 	case s.NotFound > 0:
-		set(metav1.ConditionFalse, scanv1.ReasonImagesNotFound, notFoundMessage(p.tally, s, p.obj.Spec.SyncFromSWR), false, true)
+		set(metav1.ConditionFalse, scanv1.ReasonImagesNotFound, p.tally.NotFoundMessage(s, p.obj.Spec.SyncFromSWR), false, true)
 	case s.StatisticsUnavailable > 0:
-		set(metav1.ConditionFalse, scanv1.ReasonStatsUnavailable, statsUnavailableMessage(p.tally, s), false, true)
+		set(metav1.ConditionFalse, scanv1.ReasonStatsUnavailable, p.tally.StatsUnavailableMessage(s), false, true)
 	default:
-		set(metav1.ConditionTrue, scanv1.ReasonSucceeded, succeededMessage(s), false, false)
+		set(metav1.ConditionTrue, scanv1.ReasonSucceeded, rounds.SucceededMessage(s), false, false)
 	}
 }
 
@@ -177,7 +162,7 @@ func setConditions(st *scanv1.ImageScanStatus, generation int64, ready metav1.Co
 	conds := &st.Conditions
 	set := func(t string, s metav1.ConditionStatus) {
 		apimeta.SetStatusCondition(conds, metav1.Condition{
-			Type: t, Status: s, Reason: reason, Message: truncate(msg, maxConditionMessage), ObservedGeneration: generation,
+			Type: t, Status: s, Reason: reason, Message: rounds.Truncate(msg, maxConditionMessage), ObservedGeneration: generation,
 		})
 	}
 	set(scanv1.ConditionReady, ready)

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
@@ -40,7 +41,7 @@ func (r *ImageScanReconciler) loadExceptions(ctx context.Context, p *pass) error
 }
 
 // rulesFor is the rules in force whose image patterns match k.
-func (p *pass) rulesFor(k imageKey) triage.Set {
+func (p *pass) rulesFor(k rounds.Key) triage.Set {
 	return p.rules.For(triage.Image{Organization: k.Namespace, Repository: k.Name, Tag: k.Tag})
 }
 

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 	"github.com/hss-dev/imagescan-operator/internal/triage"
 )
 
@@ -42,7 +42,7 @@ func TestTriageMarksAListKeptInTheImageReport(t *testing.T) {
 		{ID: "A", Severity: scanv1.SeverityCritical}, {ID: "B", Severity: scanv1.SeverityHigh, CVEs: []scanv1.CVE{{ID: "CVE-1"}}},
 	}
 	all := &scanv1.Severities{Critical: 1, High: 1, Low: 7}
-	m := &member{key: imageKey{Namespace: "team", Name: "app", Tag: "v1"}, status: scanv1.ImageReportStatus{
+	m := &member{key: rounds.Key{Namespace: "team", Name: "app", Tag: "v1"}, status: scanv1.ImageReportStatus{
 		Round: 3, ImageID: "sha256:i", Findings: &scanv1.Findings{Severities: all}, Vulnerabilities: list,
 	}}
 	m.previous = []scanv1.Vulnerability{{ID: "A", FirstSeenRound: 1}}
@@ -98,7 +98,7 @@ func TestWriteBackWithoutAClientIsPending(t *testing.T) {
 	obj := &scanv1.ImageScan{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"},
 		Spec: scanv1.ImageScanSpec{CredentialsRef: &scanv1.SecretReference{Name: "own"}}}
 	p := &pass{obj: obj, rules: rulesOf(t, acceptException("base", true, "A"))}
-	m := &member{key: imageKey{Namespace: "team", Name: "app", Tag: "v1"}, status: scanv1.ImageReportStatus{
+	m := &member{key: rounds.Key{Namespace: "team", Name: "app", Tag: "v1"}, status: scanv1.ImageReportStatus{
 		Round: 1, ImageID: "sha256:i", Findings: &scanv1.Findings{Severities: &scanv1.Severities{High: 1}},
 		Vulnerabilities: []scanv1.Vulnerability{{ID: "A", Severity: scanv1.SeverityHigh}},
 	}}
@@ -174,37 +174,5 @@ func TestMarkingResultsAgain(t *testing.T) {
 	}
 	if s := summaryOf(results); s.Fail != 1 || s.Skip != 1 {
 		t.Errorf("summary %+v", s)
-	}
-}
-
-// The tally counts each exception's results and images over the members,
-// names a few images in order, and keeps the status's room bounded
-// whatever the number of exceptions.
-func TestTheTallyCountsWhatEachExceptionAccepts(t *testing.T) {
-	tl := newTally(1, false)
-	for i, tag := range []string{"v4", "v2", "v9", "v1"} {
-		uses := []scanv1.ExceptionUse{{Name: "base", Results: 2, Images: 1}}
-		if i == 0 {
-			uses = append(uses, scanv1.ExceptionUse{Name: "other", Results: 1, Images: 1})
-		}
-		tl.add(&member{key: imageKey{Namespace: "team", Name: "app", Tag: tag}, status: scanv1.ImageReportStatus{
-			Round: 1, ScanStatus: hss.StatusSuccess, FilesCount: new(int64), FilesSize: new(int64), Detail: scanv1.VulnerabilitiesDetails,
-			Findings: &scanv1.Findings{Severities: &scanv1.Severities{High: 2}}, Triage: &scanv1.ReportTriage{Key: "k", Exceptions: uses},
-		}})
-	}
-	got := tl.exceptionUses()
-	want := []scanv1.ExceptionUse{
-		{Name: "base", Results: 8, Images: 4, Examples: []string{"team/app:v1", "team/app:v2", "team/app:v4"}},
-		{Name: "other", Results: 1, Images: 1, Examples: []string{"team/app:v4"}},
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("uses %+v, want %+v", got, want)
-	}
-	for i := range 150 {
-		tl.exceptions[fmt.Sprintf("e%03d", i)] = scanv1.ExceptionUse{Name: fmt.Sprintf("e%03d", i), Results: 1, Images: 1, Examples: []string{"x"}}
-	}
-	got = tl.exceptionUses()
-	if len(got) != scanv1.MaxExceptionScans || got[scanv1.MaxExceptionExamples-1].Examples == nil || got[scanv1.MaxExceptionExamples].Examples != nil {
-		t.Errorf("%d uses; examples kept for the first %d only", len(got), scanv1.MaxExceptionExamples)
 	}
 }

@@ -13,13 +13,14 @@ import (
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // due says whether a new round should start, and why.
 func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 	obj, last := p.obj, p.round
 	switch {
-	case phaseOf(last) == phaseNone:
+	case rounds.PhaseOf(last) == rounds.NotStarted:
 		return scanv1.TriggerCreated, true
 	case last.Generation != obj.Generation:
 		return scanv1.TriggerSpecChanged, true
@@ -27,7 +28,7 @@ func (r *ImageScanReconciler) due(p *pass) (scanv1.ScanTrigger, bool) {
 		return scanv1.TriggerReportsDeleted, true
 	case rescanPending(obj, obj.Status.LastHandledRescanAt) && !r.Clock.Now().Before(last.RequestedAt.Add(scanv1.MinRescanInterval)):
 		return scanv1.TriggerRequested, true
-	case phaseOf(last) == phaseCompleted && obj.Spec.Interval != nil &&
+	case rounds.PhaseOf(last) == rounds.Completed && obj.Spec.Interval != nil &&
 		!r.Clock.Now().Before(last.RequestedAt.Add(obj.Spec.Interval.Duration)):
 		return scanv1.TriggerInterval, true
 	}
@@ -64,7 +65,7 @@ func (r *ImageScanReconciler) trigger(ctx, calls context.Context, p *pass) error
 		defer cancel()
 		return r.send(ctx, calls, p, false)
 	}
-	if ph := phaseOf(p.round); ph == phaseRequesting || ph == phaseUnconfirmed {
+	if ph := rounds.PhaseOf(p.round); ph == rounds.Requesting || ph == rounds.Unconfirmed {
 		return r.send(ctx, calls, p, true)
 	}
 	return nil
@@ -171,7 +172,7 @@ func (r *ImageScanReconciler) toAsk(ctx, calls context.Context, p *pass, resumin
 		if err != nil {
 			return req, false, err
 		}
-		if phaseOf(round) == phaseUnconfirmed && r.Clock.Since(round.UnconfirmedSince.Time) < wait {
+		if rounds.PhaseOf(round) == rounds.Unconfirmed && r.Clock.Since(round.UnconfirmedSince.Time) < wait {
 			p.evidenceWait = wait // HSS may yet show what it received
 			return req, false, nil
 		}
@@ -228,10 +229,10 @@ func (r *ImageScanReconciler) batchScan(calls context.Context, p *pass, req hss.
 // the round is accepted only once its own images show.
 func (r *ImageScanReconciler) evidenceWait(ctx context.Context, p *pass, req hss.BatchScanRequest, reached bool) (time.Duration, error) {
 	round := p.round
-	if reached || phaseOf(round) != phaseUnconfirmed || r.Clock.Since(round.UnconfirmedSince.Time) >= r.StartTimeout {
+	if reached || rounds.PhaseOf(round) != rounds.Unconfirmed || r.Clock.Since(round.UnconfirmedSince.Time) >= r.StartTimeout {
 		return r.EvidenceWindow, nil
 	}
-	seen, err := p.client.RequestSeen(ctx, hssStart(round).Add(-datePrecision), req)
+	seen, err := p.client.RequestSeen(ctx, rounds.HSSStart(round).Add(-datePrecision), req)
 	if err != nil {
 		return 0, fromHSS(err)
 	}
@@ -242,7 +243,7 @@ func (r *ImageScanReconciler) evidenceWait(ctx context.Context, p *pass, req hss
 }
 
 // namedRequest asks again for the members in missing only, by name.
-func namedRequest(req hss.BatchScanRequest, missing map[imageKey]bool) hss.BatchScanRequest {
+func namedRequest(req hss.BatchScanRequest, missing map[rounds.Key]bool) hss.BatchScanRequest {
 	refs := req.Images
 	if req.All {
 		refs = req.Members
@@ -270,7 +271,7 @@ type evidence struct {
 	refs []hss.ImageRef
 	// With a listing: the listed members HSS shows no sign of having been
 	// asked to scan, and whether any member shows one.
-	missing map[imageKey]bool
+	missing map[rounds.Key]bool
 	reached bool
 }
 
@@ -279,10 +280,10 @@ type evidence struct {
 // thing here that grows with the round; they are held for the call alone.
 func (r *ImageScanReconciler) evidenceOf(ctx context.Context, p *pass, listed scanIndex, withRefs bool) (evidence, error) {
 	round := p.round
-	ev := evidence{missing: map[imageKey]bool{}}
+	ev := evidence{missing: map[rounds.Key]bool{}}
 	err := r.eachPage(ctx, p, func(page []*member) error {
 		for _, m := range page {
-			if stateOf(m.status, round.Round) == scanv1.ResultNotFound {
+			if rounds.StateOf(m.status, round.Round) == scanv1.ResultNotFound {
 				continue
 			}
 			ev.listed++
@@ -305,8 +306,8 @@ func (r *ImageScanReconciler) evidenceOf(ctx context.Context, p *pass, listed sc
 }
 
 // listedOf keeps the keys HSS listed.
-func listedOf(keys []imageKey, listed keySet) []imageKey {
-	out := make([]imageKey, 0, len(keys))
+func listedOf(keys []rounds.Key, listed keySet) []rounds.Key {
+	out := make([]rounds.Key, 0, len(keys))
 	for _, k := range keys {
 		if listed.has(k) {
 			out = append(out, k)
@@ -317,8 +318,8 @@ func listedOf(keys []imageKey, listed keySet) []imageKey {
 
 // startEvidence is evidenceOf for a round started in this pass, from the
 // members HSS listed then: none can show the request yet.
-func startEvidence(listed []imageKey, withRefs bool) evidence {
-	ev := evidence{listed: len(listed), missing: map[imageKey]bool{}}
+func startEvidence(listed []rounds.Key, withRefs bool) evidence {
+	ev := evidence{listed: len(listed), missing: map[rounds.Key]bool{}}
 	if withRefs {
 		for _, k := range listed {
 			ev.refs = append(ev.refs, hss.ImageRef{Namespace: k.Namespace, Name: k.Name, Tag: k.Tag, InstanceID: k.InstanceID})
@@ -330,15 +331,15 @@ func startEvidence(listed []imageKey, withRefs bool) evidence {
 
 func sortRefs(refs []hss.ImageRef) {
 	slices.SortFunc(refs, func(a, b hss.ImageRef) int {
-		return strings.Compare(imageKey{a.Namespace, a.Name, a.Tag, a.InstanceID}.String(), imageKey{b.Namespace, b.Name, b.Tag, b.InstanceID}.String())
+		return strings.Compare(rounds.KeyOfRequest(a).String(), rounds.KeyOfRequest(b).String())
 	})
 }
 
 // refsOf keeps the refs named in keys.
-func refsOf(keys map[imageKey]bool, refs []hss.ImageRef) []hss.ImageRef {
+func refsOf(keys map[rounds.Key]bool, refs []hss.ImageRef) []hss.ImageRef {
 	var out []hss.ImageRef
 	for _, ref := range refs {
-		if keys[imageKey{ref.Namespace, ref.Name, ref.Tag, ref.InstanceID}] {
+		if keys[rounds.KeyOfRequest(ref)] {
 			out = append(out, ref)
 		}
 	}

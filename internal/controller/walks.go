@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // A pass walks the round's reports in one of two ways. Counting every
@@ -47,7 +49,7 @@ type counted struct {
 // whole count (none when ok is false).
 func walkOf(p *pass, last counted, ok bool, now time.Time) walkKind {
 	round := p.round
-	if phaseOf(round) != phaseScanning || p.started || round.Members <= reportPage ||
+	if rounds.PhaseOf(round) != rounds.Scanning || p.started || round.Members <= reportPage ||
 		!ok || last.round != round.Round || last.rules != p.rules.Key() {
 		return walkAll
 	}

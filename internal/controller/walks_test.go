@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
+	"github.com/hss-dev/imagescan-operator/internal/rounds"
 )
 
 // How a pass walks its round: whole for status, or only the members still
@@ -117,18 +118,18 @@ func TestWaitingOf(t *testing.T) {
 	running := func(members int32) *scanv1.ScanRequest {
 		return &scanv1.ScanRequest{Round: 4, Members: members, RequestedAt: at(-time.Hour), AcceptedAt: ptrTime(at(-time.Hour))}
 	}
-	keys := &tally{waiting: []string{"a", "b"}}
+	keys := &rounds.Tally{Waiting: []string{"a", "b"}}
 	for _, c := range []struct {
 		name   string
 		round  *scanv1.ScanRequest
 		unread int
-		t      *tally
+		t      *rounds.Tally
 		want   bool
 	}{
 		{"members waiting, nothing to read", running(20), 0, keys, true},
 		{"the walk did not finish", running(20), 0, nil, false},
 		{"reads left", running(20), 1, keys, false},
-		{"every member has its scan", running(20), 0, &tally{waiting: []string{}}, false},
+		{"every member has its scan", running(20), 0, &rounds.Tally{Waiting: []string{}}, false},
 		{"a large round", running(reportPage + 1), 0, keys, false},
 		{"a completed round", &scanv1.ScanRequest{Round: 4, Members: 20, CompletedAt: ptrTime(at(0))}, 0, keys, false},
 	} {
@@ -172,7 +173,7 @@ func TestWaitingIsForgottenOnDeletion(t *testing.T) {
 // a walk of its new reports would: the members HSS lists, named in the
 // reports' order.
 func TestStartEvidence(t *testing.T) {
-	keys := []imageKey{{Namespace: "a", Name: "b-c", Tag: "1"}, {Namespace: "a-b", Name: "c", Tag: "1"}, {Namespace: "z", Name: "gone", Tag: "1"}}
+	keys := []rounds.Key{{Namespace: "a", Name: "b-c", Tag: "1"}, {Namespace: "a-b", Name: "c", Tag: "1"}, {Namespace: "z", Name: "gone", Tag: "1"}}
 	listed := keySet(keys[:2])
 	got := startEvidence(listedOf(keys, listed), true)
 	if got.listed != 2 || len(got.missing) != 0 || got.reached {
@@ -180,7 +181,7 @@ func TestStartEvidence(t *testing.T) {
 	}
 	var names []string
 	for _, ref := range got.refs {
-		names = append(names, imageKey{ref.Namespace, ref.Name, ref.Tag, ref.InstanceID}.String())
+		names = append(names, rounds.KeyOfRequest(ref).String())
 	}
 	if want := []string{"a-b/c:1", "a/b-c:1"}; !slices.Equal(names, want) {
 		t.Errorf("refs = %v; want %v", names, want)

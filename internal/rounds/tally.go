@@ -1,4 +1,4 @@
-package controller
+package rounds
 
 import (
 	"cmp"
@@ -10,17 +10,19 @@ import (
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 )
 
-// tally is what a pass learns from all of a round's members while it works
+// Tally is what a pass learns from all of a round's members while it works
 // through them a page at a time: their count, the summary, whether every
 // one has its result, the status lines that come first, and a few names for
 // each kind of trouble. Its size is bounded whatever the number of members:
 // it keeps at most the lines status.images can hold and namedImages names
 // per kind.
-type tally struct {
-	round   int64
-	count   int
+type Tally struct {
+	// Round is the round the tally counts; Count its members, Pending
+	// those without their result in it.
+	Round   int64
+	Count   int
+	Pending int
 	summary scanv1.ScanSummary
-	pending int
 	// malicious counts the images with malicious files.
 	malicious int
 	lines     []line
@@ -28,13 +30,14 @@ type tally struct {
 	named map[trouble][]namedImage
 	// exceptions counts the results each exception accepts, and the images.
 	exceptions map[string]scanv1.ExceptionUse
-	// present are the members of an explicit list, which restoreMembers
+	// Present are the members of an explicit list, which the controller
 	// compares with the spec; nil for a selector, whose members may be
 	// many.
-	present map[imageKey]bool
-	// waiting, when not nil, collects the index keys of the members without
-	// a scan result in the round, for a small round only (quiet.go).
-	waiting []string
+	Present map[Key]bool
+	// Waiting are the index keys of the members without a scan result in
+	// the round, up to waitingCap, once CollectWaiting asked for them.
+	Waiting    []string
+	waitingCap int
 }
 
 // line is a candidate entry of status.images with the rank it is kept by.
@@ -64,42 +67,51 @@ type namedImage struct {
 // that the tally never keeps more lines than the largest budget can hold.
 const minLineBytes = 64
 
-func newTally(round int64, explicit bool) *tally {
-	t := &tally{round: round, named: map[trouble][]namedImage{}, exceptions: map[string]scanv1.ExceptionUse{}}
+// NewTally counts the members of round; explicit: the spec names them, and
+// Present is kept.
+func NewTally(round int64, explicit bool) *Tally {
+	t := &Tally{Round: round, named: map[trouble][]namedImage{}, exceptions: map[string]scanv1.ExceptionUse{}}
 	if explicit {
-		t.present = map[imageKey]bool{}
+		t.Present = map[Key]bool{}
 	}
 	return t
 }
 
-// add counts one member.
-func (t *tally) add(m *member) {
-	round, s := t.round, m.status
-	t.count++
-	if t.present != nil {
-		t.present[m.key] = true
+// CollectWaiting makes the tally keep the index keys of up to limit members
+// without a scan result in the round, in Waiting.
+func (t *Tally) CollectWaiting(limit int) {
+	t.Waiting, t.waitingCap = []string{}, limit
+}
+
+// Add counts one member: its key, its report's status and the report's
+// name (empty before the report is made).
+func (t *Tally) Add(k Key, s scanv1.ImageReportStatus, report string) {
+	round := t.Round
+	t.Count++
+	if t.Present != nil {
+		t.Present[k] = true
 	}
-	if t.waiting != nil && s.Round != round && len(t.waiting) < reportPage {
-		t.waiting = append(t.waiting, indexKey(m.key))
+	if t.Waiting != nil && s.Round != round && len(t.Waiting) < t.waitingCap {
+		t.Waiting = append(t.Waiting, k.Index())
 	}
-	state := stateOf(s, round)
+	state := StateOf(s, round)
 	sum := &t.summary
 	switch state {
 	case scanv1.ResultPending:
-		t.pending++
+		t.Pending++
 	case scanv1.ResultSucceeded:
 		sum.Succeeded++
 		sum.TotalFiles += *s.FilesCount
 		sum.TotalFileSize += *s.FilesSize
 	case scanv1.ResultFailed:
 		sum.Failed++
-		t.name(troubleFailed, m, cmp.Or(s.Message, s.ScanStatus))
+		t.name(troubleFailed, k, cmp.Or(s.Message, s.ScanStatus))
 	case scanv1.ResultNotFound:
 		sum.NotFound++
-		t.name(troubleNotFound, m, "not found")
+		t.name(troubleNotFound, k, "not found")
 	case scanv1.ResultStatisticsUnavailable:
 		sum.StatisticsUnavailable++
-		t.name(troubleStatistics, m, s.Message)
+		t.name(troubleStatistics, k, s.Message)
 	}
 	if f := s.Findings; f != nil && state != scanv1.ResultPending {
 		sum.Vulnerabilities += f.Vulnerabilities
@@ -113,16 +125,16 @@ func (t *tally) add(m *member) {
 			for _, u := range s.Triage.Exceptions {
 				sum := t.exceptions[u.Name]
 				sum.Name, sum.Results, sum.Images = u.Name, sum.Results+u.Results, sum.Images+1
-				sum.Examples = firstKeys(sum.Examples, m.key.String(), 3)
+				sum.Examples = firstKeys(sum.Examples, k.String(), 3)
 				t.exceptions[u.Name] = sum
 			}
 		}
 	}
-	if malicious(s, round) {
+	if Malicious(s, round) {
 		t.malicious++
-		t.name(troubleMalicious, m, fmt.Sprintf("%d malicious files", s.Findings.MaliciousFiles))
+		t.name(troubleMalicious, k, fmt.Sprintf("%d malicious files", s.Findings.MaliciousFiles))
 	}
-	t.addLine(m, state)
+	t.addLine(k, s, report, state)
 }
 
 // addSeverities adds counts to a sum, which starts with the first.
@@ -136,9 +148,9 @@ func addSeverities(sum **scanv1.Severities, s *scanv1.Severities) {
 	(*sum).Add(*s)
 }
 
-// exceptionUses are the exceptions that accept results of the members, in
+// ExceptionUses are the exceptions that accept results of the members, in
 // name order, at most MaxExceptionScans.
-func (t *tally) exceptionUses() []scanv1.ExceptionUse {
+func (t *Tally) ExceptionUses() []scanv1.ExceptionUse {
 	var out []scanv1.ExceptionUse
 	for _, u := range t.exceptions {
 		out = append(out, u)
@@ -161,38 +173,35 @@ func firstKeys(keys []string, key string, n int) []string {
 	return keys[:min(len(keys), n)]
 }
 
-// name remembers m for messages about kind, keeping the first namedImages
+// name remembers k for messages about kind, keeping the first namedImages
 // in key order.
-func (t *tally) name(kind trouble, m *member, reason string) {
-	names := append(t.named[kind], namedImage{key: m.key.String(), reason: reason})
+func (t *Tally) name(kind trouble, k Key, reason string) {
+	names := append(t.named[kind], namedImage{key: k.String(), reason: reason})
 	slices.SortFunc(names, func(a, b namedImage) int { return strings.Compare(a.key, b.key) })
 	t.named[kind] = names[:min(len(names), namedImages)]
 }
 
-func (t *tally) addLine(m *member, state scanv1.ImageResult) {
-	s, round := m.status, t.round
+func (t *Tally) addLine(k Key, s scanv1.ImageReportStatus, report string, state scanv1.ImageResult) {
+	round := t.Round
 	e := scanv1.ImageStatus{
-		Namespace: m.key.Namespace, Name: m.key.Name, Tag: m.key.Tag, InstanceID: m.key.InstanceID,
+		Namespace: k.Namespace, Name: k.Name, Tag: k.Tag, InstanceID: k.InstanceID, Report: report,
 		Result: state, ScanStatus: s.ScanStatus, FilesCount: s.FilesCount, FilesSize: s.FilesSize,
 	}
-	if m.report != nil {
-		e.Report = m.report.Name
-	}
-	rank := attention(s, round)
+	rank := Attention(s, round)
 	if rank < 3 {
-		e.Message = truncate(s.Message, 256)
+		e.Message = Truncate(s.Message, 256)
 	}
-	if malicious(s, round) {
+	if Malicious(s, round) {
 		e.MaliciousFiles = s.Findings.MaliciousFiles
 	}
-	t.lines = append(t.lines, line{rank: rank, key: m.key.String(), entry: e})
+	t.lines = append(t.lines, line{rank: rank, key: k.String(), entry: e})
 	if keep := scanv1.MaxStatusImagesBytes / minLineBytes; len(t.lines) >= 2*keep {
 		t.sortLines()
 		t.lines = t.lines[:keep]
 	}
 }
 
-func (t *tally) sortLines() {
+func (t *Tally) sortLines() {
 	slices.SortFunc(t.lines, func(a, b line) int {
 		if a.rank != b.rank {
 			return a.rank - b.rank
@@ -201,20 +210,20 @@ func (t *tally) sortLines() {
 	})
 }
 
-// done: every member has its result in the round.
-func (t *tally) done() bool { return t.pending == 0 }
+// Done: every member has its result in the round.
+func (t *Tally) Done() bool { return t.Pending == 0 }
 
-// summaryOf is the round's summary as the tally counted it.
-func (t *tally) summaryOf() scanv1.ScanSummary {
+// Summary is the round's summary as the tally counted it.
+func (t *Tally) Summary() scanv1.ScanSummary {
 	s := t.summary
-	s.Matched, s.Pending = int32(t.count), int32(t.pending)
+	s.Matched, s.Pending = int32(t.Count), int32(t.Pending)
 	s.TotalSize = HumanBytes(s.TotalFileSize)
 	return s
 }
 
-// images lists the members, those needing attention first and then in key
+// Images lists the members, those needing attention first and then in key
 // order, as many as budget bytes of JSON hold.
-func (t *tally) images(budget int) []scanv1.ImageStatus {
+func (t *Tally) Images(budget int) []scanv1.ImageStatus {
 	t.sortLines()
 	var out []scanv1.ImageStatus
 	used := 2 // the brackets
@@ -231,13 +240,4 @@ func (t *tally) images(budget int) []scanv1.ImageStatus {
 		out = append(out, l.entry)
 	}
 	return out
-}
-
-// tallyOf folds members, for tests and for callers holding few.
-func tallyOf(members []*member, round int64) *tally {
-	t := newTally(round, false)
-	for _, m := range members {
-		t.add(m)
-	}
-	return t
 }

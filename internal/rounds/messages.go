@@ -1,4 +1,4 @@
-package controller
+package rounds
 
 import (
 	"fmt"
@@ -8,43 +8,44 @@ import (
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 )
 
-// Bounds of the texts the API server keeps: a condition message may hold
-// 32 KiB, but a line in kubectl should not; an event's note is refused
-// above 1 KiB.
-const (
-	maxConditionMessage = 1024
-	maxEventNote        = 1024
-	namedImages         = 5
-)
+// namedImages is how many images a message names before it counts the
+// rest.
+const namedImages = 5
 
-func failureMessage(t *tally, s scanv1.ScanSummary) string {
+// FailureMessage names the images that failed to scan.
+func (t *Tally) FailureMessage(s scanv1.ScanSummary) string {
 	return fmt.Sprintf("%d of %d images failed to scan: %s", s.Failed, s.Matched, nameImages(t.named[troubleFailed], int(s.Failed)))
 }
 
-func notFoundMessage(t *tally, s scanv1.ScanSummary, synced bool) string {
+// NotFoundMessage names the images HSS does not list; synced: the round
+// asked HSS to synchronise from SWR first.
+func (t *Tally) NotFoundMessage(s scanv1.ScanSummary, synced bool) string {
 	why := "synchronised from SWR?"
 	if synced {
-		why = syncMayLag
+		why = SyncMayLag
 	}
 	return fmt.Sprintf("%d of %d images are not listed by HSS (%s): %s", s.NotFound, s.Matched, why,
 		nameImages(t.named[troubleNotFound], int(s.NotFound)))
 }
 
-// syncMayLag: HSS synchronises from SWR in the background, and a round lists
+// SyncMayLag: HSS synchronises from SWR in the background, and a round lists
 // right after asking it to, so an image pushed moments before may be missing.
-const syncMayLag = "HSS was asked to synchronise from SWR just before this round listed its images and may not have finished; the next round lists again"
+const SyncMayLag = "HSS was asked to synchronise from SWR just before this round listed its images and may not have finished; the next round lists again"
 
-func statsUnavailableMessage(t *tally, s scanv1.ScanSummary) string {
+// StatsUnavailableMessage names the images whose statistics could not be read.
+func (t *Tally) StatsUnavailableMessage(s scanv1.ScanSummary) string {
 	return fmt.Sprintf("%d of %d images were scanned but their file statistics could not be fetched: %s",
 		s.StatisticsUnavailable, s.Matched, nameImages(t.named[troubleStatistics], int(s.StatisticsUnavailable)))
 }
 
-func maliciousMessage(t *tally, s scanv1.ScanSummary) string {
-	return fmt.Sprintf("HSS found %d malicious files in round %d: %s", s.MaliciousFiles, t.round,
+// MaliciousMessage names the images HSS found malicious files in.
+func (t *Tally) MaliciousMessage(s scanv1.ScanSummary) string {
+	return fmt.Sprintf("HSS found %d malicious files in round %d: %s", s.MaliciousFiles, t.Round,
 		nameImages(t.named[troubleMalicious], t.malicious))
 }
 
-func succeededMessage(s scanv1.ScanSummary) string {
+// SucceededMessage is what a round all of whose images were scanned says.
+func SucceededMessage(s scanv1.ScanSummary) string {
 	msg := fmt.Sprintf("Scanned %d images: %d files, %s", s.Succeeded, s.TotalFiles, s.TotalSize)
 	if s.Vulnerabilities+s.MaliciousFiles+s.UnsafeSettings > 0 {
 		msg += fmt.Sprintf("; found %d vulnerabilities, %d malicious files, %d unsafe settings",
@@ -82,7 +83,7 @@ func nameImages(names []namedImage, total int) string {
 	var out []string
 	used := 0
 	for _, n := range names {
-		entry := truncate(fmt.Sprintf("%s (%s)", n.key, truncate(n.reason, 160)), entryBudget)
+		entry := Truncate(fmt.Sprintf("%s (%s)", n.key, Truncate(n.reason, 160)), entryBudget)
 		if len(out) == namedImages || len(out) > 0 && used+len(entry)+2 > namesBudget {
 			break
 		}
@@ -96,9 +97,9 @@ func nameImages(names []namedImage, total int) string {
 	return s
 }
 
-// truncate keeps at most limit bytes of s, cut on a character boundary and
+// Truncate keeps at most limit bytes of s, cut on a character boundary and
 // marked with an ellipsis.
-func truncate(s string, limit int) string {
+func Truncate(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}

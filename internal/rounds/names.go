@@ -1,4 +1,4 @@
-package controller
+package rounds
 
 import (
 	"crypto/sha256"
@@ -10,14 +10,14 @@ import (
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
 )
 
-// reportName is the ImageReport's name for one image of an ImageScan: the
+// ReportName is the ImageReport's name for one image of an ImageScan: the
 // readable start of "<imagescan>-<organisation>-<repository>-<tag>" in
 // DNS-1123 characters, then a hash of the exact values and the kind of
 // repository. The same image of the same ImageScan always gets the same
 // name, and two images (the same name in a shared and a private repository
 // too) never share one, however long or alike their names are. At most 63
 // characters, so it is also a valid label value.
-func reportName(scan string, typ scanv1.ImageType, k imageKey) string {
+func ReportName(scan string, typ scanv1.ImageType, k Key) string {
 	const hashLen, maxLen = 16, validation.DNS1123LabelMaxLength
 	sum := sha256.Sum256([]byte(strings.Join([]string{scan, string(typ), k.InstanceID, k.Namespace, k.Name, k.Tag}, "\x00")))
 	readable := dnsLabelChars(strings.Join([]string{scan, k.Namespace, k.Name, k.Tag}, "-"))
@@ -45,10 +45,10 @@ func dnsLabelChars(s string) string {
 	return b.String()
 }
 
-// labelValue is v where it is a valid label value, else its readable start
+// LabelValue is v where it is a valid label value, else its readable start
 // in label characters followed by a hash of v, so that distinct values stay
 // distinct.
-func labelValue(v string) string {
+func LabelValue(v string) string {
 	if len(validation.IsValidLabelValue(v)) == 0 {
 		return v
 	}
@@ -75,12 +75,12 @@ func labelValue(v string) string {
 	return readable + "-" + h
 }
 
-// reportLabels are the labels that let a user select reports.
-func reportLabels(scan string, k imageKey) map[string]string {
+// ReportLabels are the labels that let a user select reports.
+func ReportLabels(scan string, k Key) map[string]string {
 	return map[string]string{
-		scanv1.LabelImageScan:    labelValue(scan),
-		scanv1.LabelOrganization: labelValue(k.Namespace),
-		scanv1.LabelRepository:   labelValue(k.Name),
-		scanv1.LabelTag:          labelValue(k.Tag),
+		scanv1.LabelImageScan:    LabelValue(scan),
+		scanv1.LabelOrganization: LabelValue(k.Namespace),
+		scanv1.LabelRepository:   LabelValue(k.Name),
+		scanv1.LabelTag:          LabelValue(k.Tag),
 	}
 }
