@@ -4,7 +4,9 @@
 //	go run ./hack/hss-simulator --project-id p1 --ak AK --sk SK --images 500 --scan-duration 30s
 //
 // Point the SDK client at http://127.0.0.1:8088 with the same AK/SK and
-// project. Requests are logged one per line, never with credentials.
+// project. With --idp-id it serves IAM's federation calls on the same
+// address (package iamsim), so --iam-endpoint can name it too. Requests are
+// logged one per line, never with credentials.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+	"github.com/hss-dev/imagescan-operator/internal/iamsim"
 )
 
 func main() {
@@ -67,16 +70,6 @@ func run() error {
 				r.ID, r.Method, r.Path, r.Op, r.Status, r.Outcome, r.Duration.Round(time.Microsecond))
 		},
 	}
-	if *idpID != "" {
-		idp, err := identityProvider(*idpClient, *idpURL, *idpKey)
-		if err != nil {
-			return err
-		}
-		cfg.IdentityProviders = map[string]simulator.IdentityProvider{*idpID: idp}
-		cfg.OnFederation = func(f simulator.Federation) {
-			log.Printf("federated idp=%s subject=%s", f.IdpID, f.Subject)
-		}
-	}
 	if (*ak == "") != (*sk == "") {
 		return errors.New("--ak and --sk go together")
 	}
@@ -105,10 +98,21 @@ func run() error {
 		}
 	}
 	sim.AddImages(imgs...)
+	var handler http.Handler = sim
+	if *idpID != "" {
+		idp, err := identityProvider(*idpClient, *idpURL, *idpKey)
+		if err != nil {
+			return err
+		}
+		handler = iamsim.New(iamsim.Config{
+			IdentityProviders: map[string]iamsim.IdentityProvider{*idpID: idp}, Keys: sim,
+			OnFederation: func(f iamsim.Federation) { log.Printf("federated idp=%s subject=%s", f.IdpID, f.Subject) },
+		}).Beside(sim)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Addr: *listen, Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: *listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -124,17 +128,17 @@ func run() error {
 
 // identityProvider is the IAM OIDC provider of the --idp flags: it checks
 // the ID tokens' signatures with the signing key file.
-func identityProvider(clientID, issuer, keyFile string) (simulator.IdentityProvider, error) {
+func identityProvider(clientID, issuer, keyFile string) (iamsim.IdentityProvider, error) {
 	if clientID == "" || keyFile == "" {
-		return simulator.IdentityProvider{}, errors.New("--idp-id needs --idp-client-id and --idp-signing-key")
+		return iamsim.IdentityProvider{}, errors.New("--idp-id needs --idp-client-id and --idp-signing-key")
 	}
 	jwks, err := os.ReadFile(keyFile)
 	if err != nil {
-		return simulator.IdentityProvider{}, err
+		return iamsim.IdentityProvider{}, err
 	}
-	verify, err := simulator.SigningKeyVerifier(jwks, issuer)
+	verify, err := iamsim.SigningKeyVerifier(jwks, issuer)
 	if err != nil {
-		return simulator.IdentityProvider{}, err
+		return iamsim.IdentityProvider{}, err
 	}
-	return simulator.IdentityProvider{Audience: clientID, Verify: verify}, nil
+	return iamsim.IdentityProvider{Audience: clientID, Verify: verify}, nil
 }

@@ -410,9 +410,7 @@ func silentServer(t *testing.T) string {
 // ImageScan that moves to another ServiceAccount leaves one token on disk.
 func TestTokensNoImageScanUsesAreDeleted(t *testing.T) {
 	dir := t.TempDir()
-	h := newHarnessWith(t, simulator.Config{IdentityProviders: map[string]simulator.IdentityProvider{
-		testIdpID: {Audience: testAudience, Verify: reviewToken},
-	}}, func(h *harness, r *controller.ImageScanReconciler) {
+	h := newHarnessWith(t, simulator.Config{}, func(h *harness, r *controller.ImageScanReconciler) {
 		f, err := identity.New(identity.Config{
 			IdpID: testIdpID, Audience: testAudience, IAMEndpoint: h.url, TokenDir: dir, Clock: h.clock,
 		}, r.Client)

@@ -34,6 +34,7 @@ import (
 	"github.com/hss-dev/imagescan-operator/internal/controller"
 	"github.com/hss-dev/imagescan-operator/internal/hss"
 	"github.com/hss-dev/imagescan-operator/internal/hss/simulator"
+	"github.com/hss-dev/imagescan-operator/internal/iamsim"
 	"github.com/hss-dev/imagescan-operator/internal/testenv"
 )
 
@@ -71,6 +72,7 @@ type harness struct {
 	g        Gomega
 	ns       string
 	sim      *simulator.Server
+	iam      *iamsim.Server
 	url      string
 	simClock *testingclock.FakeClock // drives scan progress
 	clock    *testingclock.FakeClock // the controller's clock
@@ -113,7 +115,13 @@ func newHarnessWith(t *testing.T, cfg simulator.Config, adjust func(h *harness, 
 		cfg.ScanDuration = 2 * time.Second
 	}
 	h.sim = simulator.New(cfg)
-	srv := httptest.NewServer(h.sim)
+	// IAM answers on the same endpoint, trusting the test API server's
+	// ServiceAccount tokens (workload identity).
+	h.iam = iamsim.New(iamsim.Config{
+		IdentityProviders: map[string]iamsim.IdentityProvider{testIdpID: {Audience: testAudience, Verify: reviewToken}},
+		Keys:              h.sim, Clock: cfg.Clock,
+	})
+	srv := httptest.NewServer(h.iam.Beside(h.sim))
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 	h.provider = hss.NewProvider(hss.Options{Timeout: 5 * time.Second, Clock: h.clock, Backend: backend})

@@ -199,9 +199,7 @@ func reviewToken(token string) (string, error) {
 }
 
 func TestAServiceAccountScansWithItsOwnIdentity(t *testing.T) {
-	h := newHarnessWith(t, simulator.Config{IdentityProviders: map[string]simulator.IdentityProvider{
-		testIdpID: {Audience: testAudience, Verify: reviewToken},
-	}}, workloadIdentity(t))
+	h := newHarnessWith(t, simulator.Config{}, workloadIdentity(t))
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "scanner", Namespace: h.ns}}
 	h.g.Expect(env.Client.Create(context.Background(), sa)).To(Succeed())
 	refs := h.images("team", "app", 2, nil)
@@ -209,7 +207,7 @@ func TestAServiceAccountScansWithItsOwnIdentity(t *testing.T) {
 
 	h.readyInRound("keyless", 1)
 
-	feds := h.sim.Federations()
+	feds := h.iam.Federations()
 	h.g.Expect(feds).To(HaveLen(1))
 	h.g.Expect(feds[0].Subject).To(Equal("system:serviceaccount:" + h.ns + ":scanner"))
 	h.g.Expect(feds[0].Audiences).To(ConsistOf(testAudience))

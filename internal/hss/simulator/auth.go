@@ -62,10 +62,12 @@ func (s *Server) credential(ak string) (Credential, bool) {
 	return c, ok
 }
 
-func (s *Server) addCredential(ak string, c Credential) {
+// AddCredential accepts a temporary access key from now on, with its
+// security token: what IAM's federation issues (package iamsim).
+func (s *Server) AddCredential(ak, sk, securityToken string) {
 	s.creds.mu.Lock()
 	defer s.creds.mu.Unlock()
-	s.creds.m[ak] = c
+	s.creds.m[ak] = Credential{SK: sk, SecurityToken: securityToken}
 }
 
 func (s *Server) authRequired() bool {

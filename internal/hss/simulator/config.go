@@ -31,9 +31,6 @@ type Config struct {
 	Clock clock.PassiveClock
 	// Faults is the initial fault injection; see SetFaults.
 	Faults Faults
-	// IdentityProviders are the IAM identity providers the federation calls
-	// accept, by ID.
-	IdentityProviders map[string]IdentityProvider
 	// RetireDeprecated answers batch-scan, the SWR image list and
 	// synchronize with 404 APIGW.0101 from the start, as HSS will once it
 	// turns them off; Server.RetireDeprecated does so at a chosen moment.
@@ -45,9 +42,6 @@ type Config struct {
 	TaskStartDelay time.Duration
 	// OnRequest, when set, is called once per request after it is answered.
 	OnRequest func(RequestRecord)
-	// OnFederation, when set, is called once per temporary credential
-	// issued to a federated identity.
-	OnFederation func(Federation)
 }
 
 // Credential is the secret half of an access key.

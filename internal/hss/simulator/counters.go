@@ -22,10 +22,7 @@ const (
 	OpVulnerabilities Op = "list_vulnerabilities"
 	OpCVEs            Op = "list_cves"
 	OpCatalogue       Op = "list_catalogue"
-	// IAM's federation calls.
-	OpIDToken       Op = "iam_id_token"
-	OpSecurityToken Op = "iam_security_token"
-	OpUnknown       Op = "unknown"
+	OpUnknown         Op = "unknown"
 )
 
 // Outcome classifies how a request was answered.

@@ -16,7 +16,6 @@
 //	GET  /v5/{project_id}/image/vulnerability/{vul_id}/cve
 //	GET  /v5/{project_id}/images/vulnerabilities (the catalogue)
 //	POST /v5/{project_id}/image/vulnerability/handle (ignore, not_ignore)
-//	POST /v3.0/OS-AUTH/id-token/tokens, /v3.0/OS-CREDENTIAL/securitytokens (IAM)
 //
 // Typical use in a test:
 //

@@ -17,12 +17,6 @@ type route struct {
 // the simulator serves. Anything
 // else, including a known path with the wrong method, is OpUnknown.
 func routeOf(method, path string) route {
-	switch {
-	case path == "/v3.0/OS-AUTH/id-token/tokens" && method == http.MethodPost:
-		return route{op: OpIDToken}
-	case path == "/v3.0/OS-CREDENTIAL/securitytokens" && method == http.MethodPost:
-		return route{op: OpSecurityToken}
-	}
 	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	if len(seg) == 4 && seg[0] == "v5" && seg[1] != "" && seg[2] == "images" && seg[3] == "vulnerabilities" && method == http.MethodGet {
 		return route{op: OpCatalogue, project: seg[1]}

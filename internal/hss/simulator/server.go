@@ -29,7 +29,6 @@ type Server struct {
 	faults faultInjector
 	stats  counters
 	creds  credentials
-	iam    iam
 	// vulns is the vulnerability catalogue, indexed by vul_id.
 	vulns    []vulnerability
 	vulIndex map[string]int
@@ -69,13 +68,6 @@ type answer struct {
 }
 
 func fail(e *apiError) answer { return answer{status: e.status, body: e} }
-
-func orFail(a answer, e *apiError) answer {
-	if e != nil {
-		return fail(e)
-	}
-	return a
-}
 
 // call is one routed request with its body read.
 type call struct {
@@ -145,13 +137,6 @@ func (s *Server) respond(r *http.Request, rt route, v verdict) answer {
 		return fail(badRequest("request body unreadable or larger than %d bytes", maxBody))
 	}
 	c := &call{r: r, route: rt, body: body}
-	// IAM's federation calls carry their own credentials in the body.
-	switch rt.op {
-	case OpIDToken:
-		return orFail(s.exchangeIDToken(c))
-	case OpSecurityToken:
-		return orFail(s.issueSecurityToken(c))
-	}
 	if e := s.authenticate(r, body); e != nil {
 		return fail(e)
 	}

@@ -1,4 +1,4 @@
-package simulator
+package iamsim
 
 import (
 	"crypto/ecdsa"
