@@ -179,8 +179,8 @@ cluster-binaries: envtest ## Build the node's Kubernetes binaries into bin/k8s/<
 
 .PHONY: node-tools
 node-tools: ## Build the cluster's supervisor (bin/node) and pause program (bin/pause).
-	go -C hack/tools build -o $(CURDIR)/bin/node ./node
-	CGO_ENABLED=0 go -C hack/tools build -trimpath -ldflags "-s -w" -o $(CURDIR)/bin/pause ./cluster/pause
+	go -C hack/tools build -o $(CURDIR)/bin/node ./onenode/node
+	CGO_ENABLED=0 go -C hack/tools build -trimpath -ldflags "-s -w" -o $(CURDIR)/bin/pause ./onenode/cluster/pause
 
 .PHONY: cluster-up
 cluster-up: cluster-binaries node-tools ## Start the one-node cluster in its own network namespace (installs containerd, runc and the CNI plugins where missing).
@@ -197,7 +197,7 @@ E2E ?= $(shell [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && echo yes)
 .PHONY: e2e
 e2e: cluster-binaries node-tools image simulator-image tools ## Install the operator into the one-node cluster as a user would (install.yaml, then Helm) and test it end to end.
 	@bin/node down
-	@rc=0; go -C hack/tools test ./e2e -count=1 -timeout 30m -v || rc=$$?; \
+	@rc=0; go -C hack/tools test ./onenode/e2e -count=1 -timeout 30m -v || rc=$$?; \
 	  bin/node down; exit $$rc
 
 ##@ Deployment

@@ -23,7 +23,7 @@ type Config struct {
 	// StateDir holds the certificates, configurations and logs
 	// (bin/cluster); DataDir and RunDir what the components keep.
 	StateDir, DataDir, RunDir string
-	// Supervisor is the node command (hack/tools/node), run as the
+	// Supervisor is the node command (hack/tools/onenode/node), run as the
 	// components' parent inside the namespaces.
 	Supervisor string
 	// Pause is the pause program's static binary.

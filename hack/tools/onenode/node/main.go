@@ -17,7 +17,7 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/hss-dev/imagescan-operator/hack/tools/cluster"
+	"github.com/hss-dev/imagescan-operator/hack/tools/onenode/cluster"
 )
 
 func main() {
@@ -59,8 +59,8 @@ func run(cmd, state string) error {
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// root is the repository's root: this file is hack/tools/node/main.go.
+// root is the repository's root: this file is hack/tools/onenode/node/main.go.
 func root() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
 }

@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scanv1 "github.com/hss-dev/imagescan-operator/api/v1alpha1"
-	"github.com/hss-dev/imagescan-operator/hack/tools/cluster"
+	"github.com/hss-dev/imagescan-operator/hack/tools/onenode/cluster"
 	"github.com/hss-dev/imagescan-operator/internal/testenv"
 )
 
