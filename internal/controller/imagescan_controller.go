@@ -236,7 +236,8 @@ func (r *ImageScanReconciler) scansInNamespace(ctx context.Context, exc client.O
 }
 
 // ConfigureCache sets the manager options the controller relies on: the
-// cache strips managedFields (memory stays flat as objects grow), and
+// cache strips managedFields (memory stays flat as objects grow) and keeps
+// an ImageScan's status.images as a mark (cachedlines.go), and
 // Secrets are never cached: the controller watches their metadata only, and
 // of that metadata keeps only what names them and their version, because
 // annotations can hold a Secret's data (client-side kubectl apply stores the
@@ -245,8 +246,11 @@ func (r *ImageScanReconciler) scansInNamespace(ctx context.Context, exc client.O
 func ConfigureCache(o *ctrl.Options) {
 	stripManagedFields := cache.TransformStripManagedFields()
 	o.Cache.DefaultTransform = func(obj any) (any, error) {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-			return identityOnly(m), nil
+		switch o := obj.(type) {
+		case *metav1.PartialObjectMetadata:
+			return identityOnly(o), nil
+		case *scanv1.ImageScan:
+			markLines(o)
 		}
 		return stripManagedFields(obj)
 	}

@@ -23,6 +23,7 @@ func newStatusPatcher(c client.Client, obj *scanv1.ImageScan) *statusPatcher {
 
 // patch writes st, unless nothing changed since the last write.
 func (p *statusPatcher) patch(ctx context.Context, st scanv1.ImageScanStatus) error {
+	st.Images = sameLines(p.base.Status.Images, st.Images)
 	if equality.Semantic.DeepEqual(p.base.Status, st) {
 		return nil
 	}
