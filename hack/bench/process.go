@@ -35,9 +35,9 @@ type process struct {
 	out  bytes.Buffer
 }
 
-func startProcess(bin, kubeconfig string, args []string) (*process, error) {
+func startProcess(bin, kubeconfig string, args []string, env ...string) (*process, error) {
 	p := &process{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	p.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		return nil, err

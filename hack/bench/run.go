@@ -13,6 +13,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,6 +73,7 @@ type sandboxRun struct {
 	mgr        *process
 	kubeconfig string
 	args       []string
+	env        []string // the manager's environment beyond the bench's own
 }
 
 // measure runs spec against a fresh sandbox and a manager process: its
@@ -100,7 +102,15 @@ func measure(s settings, spec runSpec) ([]result, error) {
 	if s.pprof != "" {
 		r.args = append(r.args, "--pprof-bind-address="+s.pprof)
 	}
-	if r.mgr, err = startProcess(s.manager, r.kubeconfig, r.args); err != nil {
+	if s.memoryLimit != "" {
+		limit, err := resource.ParseQuantity(s.memoryLimit)
+		if err != nil {
+			return nil, fmt.Errorf("--memory-limit: %w", err)
+		}
+		// What the manager sets from its container's cgroup (main.go).
+		r.env = append(r.env, fmt.Sprintf("GOMEMLIMIT=%d", limit.Value()*9/10))
+	}
+	if r.mgr, err = startProcess(s.manager, r.kubeconfig, r.args, r.env...); err != nil {
 		return nil, err
 	}
 	defer func() { r.mgr.stop(syscall.SIGTERM) }()
@@ -195,7 +205,7 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 		}
 		if spec.restartAfter > 0 && restarted.IsZero() && len(accepted) >= spec.restartAfter {
 			r.mgr.stop(syscall.SIGKILL)
-			if r.mgr, err = startProcess(r.s.manager, r.kubeconfig, r.args); err != nil {
+			if r.mgr, err = startProcess(r.s.manager, r.kubeconfig, r.args, r.env...); err != nil {
 				return res, err
 			}
 			restarted, res.restartAt = time.Now(), time.Since(began)
