@@ -190,7 +190,7 @@ func scaleRow(s settings, spec string, n int, rescan bool, res result) string {
 	return fmt.Sprintf("| %s | %d | %s | %s | %d | %s | %s | %s | %.2f | %s | %d | %s | %s | %s | %s |", spec, n,
 		vs(res.all, m.time), of(res.calls, m.calls()), res.ok[simulator.OpBatchScan],
 		of(res.ok[simulator.OpListImages], m.listPages), of(res.ok[simulator.OpFileStats], m.stats),
-		of(res.api.total(), m.apiWrites), float64(res.api.total())/float64(n), of(res.writes, m.writes),
+		of(res.api.total(), m.apiWrites), float64(res.api.total())/float64(n), statusWrites(res, m.writes),
 		res.throttled, reportsCell(res), kib(uint64(res.objectSize)), mib(res.rss), seconds(res.cpu))
 }
 
@@ -313,7 +313,7 @@ func manyRow(s settings, res result) string {
 		seconds(res.first), seconds(res.median), vs(res.all, m.time), of(res.calls, m.calls()),
 		of(res.ok[simulator.OpBatchScan], m.batchScans), of(res.ok[simulator.OpListImages], m.listPages),
 		res.ok[simulator.OpFileStats], of(res.api.total(), m.apiWrites), float64(res.api.total())/float64(images),
-		of(res.writes, m.writes), float64(res.calls)/res.all.Seconds(), res.throttled, reportsCell(res),
+		statusWrites(res, m.writes), float64(res.calls)/res.all.Seconds(), res.throttled, reportsCell(res),
 		mib(res.rss), seconds(res.cpu))
 }
 
@@ -422,6 +422,15 @@ func progress(format string, args ...any) {
 }
 
 // of writes a figure beside its minimum and their ratio.
+// statusWrites is of for the status writes the watch saw, saying when it
+// had to list again and so missed some.
+func statusWrites(res result, least int) string {
+	if res.reopened > 0 {
+		return fmt.Sprintf("%s; listed again %d times, writes between unseen", of(res.writes, least), res.reopened)
+	}
+	return of(res.writes, least)
+}
+
 func of(got, least int) string { return fmt.Sprintf("%d (%d, ×%.2f)", got, least, ratio(got, least)) }
 
 // vs writes a duration beside its bound and their ratio.

@@ -51,7 +51,11 @@ type result struct {
 	// writes are the ImageScans' status writes, as watch events; api every
 	// write the API server answered for the operator's kinds.
 	writes int
-	api    apiWrites
+	// reopened counts the watches the API server ended with a version too
+	// old to resume from: the ImageScans were listed again, and the status
+	// writes in between were not seen.
+	reopened int
+	api      apiWrites
 	// reports are the ImageReports, openReports the OpenReports Reports,
 	// and bytes what they occupy together.
 	reports, openReports, bytes int
@@ -166,7 +170,7 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 	if err != nil {
 		return res, err
 	}
-	defer w.Stop()
+	defer func() { w.Stop() }() // the watch in use when the round ends
 	began := time.Now()
 	if err := start(); err != nil {
 		return res, err
@@ -177,22 +181,40 @@ func (r *sandboxRun) round(ctx context.Context, spec runSpec, n int64, start fun
 	}
 	ready, accepted := map[string]time.Time{}, map[string]bool{}
 	var restarted time.Time
+	var seen []*scanv1.ImageScan // listed again after a watch ended
 	for len(ready) < len(want) {
-		var ev watch.Event
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return res, fmt.Errorf("%d of %d Ready: %w", len(ready), len(want), context.Cause(ctx))
-		case ev, ok = <-w.ResultChan():
-			if !ok {
-				return res, fmt.Errorf("%d of %d Ready: the watch ended: %w", len(ready), len(want), context.Cause(ctx))
+		var obj *scanv1.ImageScan
+		if len(seen) > 0 {
+			obj, seen = seen[0], seen[1:]
+		} else {
+			var ev watch.Event
+			var open bool
+			select {
+			case <-ctx.Done():
+				return res, fmt.Errorf("%d of %d Ready: %w", len(ready), len(want), context.Cause(ctx))
+			case ev, open = <-w.ResultChan():
+			}
+			if !open {
+				// The retry watcher gives up on a version the API server no
+				// longer keeps (410 Gone): list what is, and watch from there.
+				w.Stop()
+				if seen, w, err = relist(ctx, r.c, sandbox.Namespace); err != nil {
+					return res, fmt.Errorf("%d of %d Ready: the watch ended and could not be reopened: %w", len(ready), len(want), err)
+				}
+				res.reopened++
+				continue
+			}
+			var ok bool
+			if obj, ok = ev.Object.(*scanv1.ImageScan); !ok || ev.Type != watch.Modified {
+				continue
+			}
+			if want[obj.Name] {
+				res.writes++
 			}
 		}
-		obj, ok := ev.Object.(*scanv1.ImageScan)
-		if !ok || !want[obj.Name] || ev.Type != watch.Modified {
+		if !want[obj.Name] {
 			continue
 		}
-		res.writes++
 		if !restarted.IsZero() && res.resume == 0 {
 			res.resume = time.Since(restarted)
 		}
