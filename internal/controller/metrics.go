@@ -85,7 +85,9 @@ type objectFigures struct {
 
 // objectCollector serves every ImageScan's series from its figures.
 type objectCollector struct {
-	mu      sync.RWMutex
+	mu sync.RWMutex
+	// figures has one entry per ImageScan the manager has written status
+	// for, about 300 bytes each; forget drops it when the ImageScan goes.
 	figures map[types.NamespacedName]*objectFigures
 }
 

@@ -71,7 +71,9 @@ type Server struct {
 	cfg   Config
 	clock clock.PassiveClock
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// subjects and done grow by one entry per exchange for the life of the
+	// simulator, which serves tests and demos: a few exchanges an hour.
 	subjects map[string]subjectToken // X-Subject-Token → who
 	done     []Federation
 }
