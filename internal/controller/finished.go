@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,8 +29,10 @@ import (
 // A pass that followed every member of its round with an answer tells the
 // feed so (acknowledge): its round's results are saved up to that answer,
 // and its next read needs only the scans that ended after it. The feed
-// keeps no scan older than what its active readers still need, so it holds
-// the scans of the last poll or so, not of the round.
+// keeps no scan older than what its active readers still need, and never
+// more than its limit: a reader left behind the feed's window lists its own
+// images that ended since it last acknowledged, so that the feed holds the
+// scans of the last minutes, not of the round or of the slowest reader.
 
 // finishedOverlap is how far each incremental walk reaches back before the
 // latest scan end the previous walk saw, beyond the walk's own duration: a
@@ -39,6 +42,20 @@ const finishedOverlap = 10 * time.Second
 // finishedRetention bounds how long a finished scan is remembered; a round
 // older than this reads its own walk from its start instead.
 const finishedRetention = 6 * time.Hour
+
+// feedScans bounds the scans a feed keeps, repeats counted: about 8 MiB.
+// Past it the oldest walks go, whoever still needs them.
+const feedScans = 20000
+
+// feedReach is how far before HSS's present a new feed's first walk reaches
+// back, at most: a reader whose round started earlier lists its own images
+// once, rather than have the feed list every scan of the registry since.
+const feedReach = 15 * time.Minute
+
+// feedSegments bounds the walks a feed keeps apart: past it the two
+// adjacent ones with the fewest scans are merged, so that a lookup reads a
+// few maps and a merge copies the small ones.
+const feedSegments = 16
 
 // idleFeed is how long a feed no ImageScan read is kept, e.g. after its
 // client was replaced by new credentials.
@@ -55,6 +72,8 @@ var errFeedBusy = errors.New("another ImageScan's walk of finished scans is stil
 type finishedFeeds struct {
 	mu    sync.Mutex
 	feeds map[feedKey]*finishedFeed
+	// limit is each feed's bound in scans; feedScans when zero.
+	limit int
 }
 
 type feedKey struct {
@@ -74,7 +93,11 @@ func (fs *finishedFeeds) feed(c hss.Client, filter hss.Filter, now time.Time) *f
 	k := feedKey{client: c, filter: string(criteria)}
 	f, ok := fs.feeds[k]
 	if !ok {
-		f = &finishedFeed{client: c, filter: filter, turn: semaphore.NewWeighted(1), readers: map[types.NamespacedName]reading{}, read: now}
+		limit := fs.limit
+		if limit <= 0 {
+			limit = feedScans
+		}
+		f = &finishedFeed{client: c, filter: filter, limit: limit, turn: semaphore.NewWeighted(1), readers: map[types.NamespacedName]reading{}, read: now}
 		fs.feeds[k] = f
 	}
 	return f
@@ -103,7 +126,7 @@ func (fs *finishedFeeds) len() (feeds, scans int) {
 	defer fs.mu.Unlock()
 	for _, f := range fs.feeds {
 		f.mu.Lock()
-		scans += len(f.images)
+		scans += f.scans
 		f.mu.Unlock()
 	}
 	return len(fs.feeds), scans
@@ -123,12 +146,13 @@ func (fs *finishedFeeds) forget(reader types.NamespacedName) {
 type finishedFeed struct {
 	client hss.Client
 	filter hss.Filter // without scan-time bounds: the feed sets its own
+	limit  int        // scans kept at most, beside the newest walk's
 
 	// turn is held for a walk and for reading the feed: a reader that
 	// queued behind a walk takes its answer instead of walking again.
 	turn *semaphore.Weighted
 
-	mu   sync.Mutex // guards read and readers, which forget also touches, and images' replacement
+	mu   sync.Mutex // guards read and readers, which forget also touches, and segments' replacement
 	read time.Time
 	// readers has one entry per ImageScan that reads this feed: forget
 	// drops it when the ImageScan goes, and the feed goes when idle.
@@ -141,8 +165,18 @@ type finishedFeed struct {
 	// next is the start_latest_scan_time of the next incremental walk, on
 	// HSS's clock.
 	next time.Time
-	// images is replaced, never changed, so a reader may keep it.
-	images scanIndex
+	// segments are the walks' listings, newest first; scans counts their
+	// entries. Neither the slice nor an index is changed once published,
+	// so a reader may keep its answer while the feed moves on.
+	segments []segment
+	scans    int
+}
+
+// segment is what one walk listed, or several merged, and the latest scan
+// end among them on HSS's clock.
+type segment struct {
+	scans  scanIndex
+	latest time.Time
 }
 
 // reading is what a reader last read: the walk, the scan-time bound it
@@ -157,10 +191,13 @@ type reading struct {
 }
 
 // news is a feed's answer: the scans that ended from the reader's bound on,
-// every one that ended before upTo among them.
+// every one that ended before upTo among them. When behind is set, the
+// reader's bound was before the feed's window: the scans that ended from
+// behind up to the window are not among them.
 type news struct {
-	scans scanIndex
-	upTo  time.Time
+	scans  scanIndexes
+	upTo   time.Time
+	behind time.Time
 }
 
 // readerTTL: a reader that has not read for this long has no round running
@@ -172,8 +209,9 @@ const readerTTL = 10 * time.Minute
 // or since what the reader acknowledged of the round, from a walk that
 // started after the round's request and after the reader's previous read:
 // each reader sees news on each read, and readers that come together share
-// one walk.
-// A walk that started before notBefore (on our clock) is not taken either.
+// one walk. A walk that started before notBefore (on our clock) is not
+// taken either. It tells a reader whose bound is before the feed's window
+// so (news.behind) rather than list those scans again.
 func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName, round *scanv1.ScanRequest, notBefore time.Time, clk clock.PassiveClock) (news, error) {
 	wait, cancel := context.WithTimeout(ctx, feedWait)
 	defer cancel()
@@ -201,11 +239,15 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	// No reader needs a scan that ended before oldest: it need not be
 	// listed again, nor kept.
 	switch {
-	case f.images == nil || since.Before(f.from):
-		if err := f.walk(ctx, since, oldest, clk); err != nil {
+	case f.walks == 0:
+		hssNow, ok := f.client.ServerTime(now)
+		if !ok {
+			hssNow = now
+		}
+		f.from = later(since, hssNow.Add(-feedReach))
+		if err := f.walk(ctx, f.from, oldest, clk); err != nil {
 			return news{}, err
 		}
-		f.from = since
 	case seen && f.walks <= last.walk, f.walkedAt.Before(requested):
 		if err := f.walk(ctx, later(f.next, oldest), oldest, clk); err != nil {
 			return news{}, err
@@ -215,7 +257,14 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	last.walk = f.walks
 	f.readers[reader] = last
 	f.mu.Unlock()
-	return news{scans: f.images, upTo: f.next}, nil
+	answer := news{scans: make(scanIndexes, len(f.segments)), upTo: f.next}
+	for i, s := range f.segments {
+		answer.scans[i] = s.scans
+	}
+	if since.Before(f.from) {
+		answer.behind = since
+	}
+	return answer, nil
 }
 
 // acknowledge records that reader saved round's results for every scan the
@@ -248,25 +297,19 @@ func (f *finishedFeed) oldestSince(now time.Time) time.Time {
 	return oldest
 }
 
-// walk lists the scans that ended at or after after and publishes a new map
-// with them, without those that ended before keep or finishedRetention ago.
+// walk lists the scans that ended at or after after and publishes them as
+// the newest segment, dropping the segments whose scans all ended before
+// keep or finishedRetention ago, and the oldest while the rest hold more
+// than the feed's limit.
 func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk clock.PassiveClock) error {
 	started := clk.Now()
 	filter := f.filter
 	filter.ScannedAfter, filter.ScannedBefore = &after, nil
-	horizon := later(started.Add(-finishedRetention), keep)
-	images := make(scanIndex, len(f.images))
-	for k, e := range f.images {
-		if !e.scanTime().Before(horizon) {
-			images[k] = e
-		}
-	}
-	// The listing goes straight into the new map, a page at a time; its
-	// scan times are weighed once HSS's clock is known from its answers.
-	var ends []time.Time
+	// The listing goes straight into the new segment, a page at a time;
+	// its scan times are weighed once HSS's clock is known from its answers.
+	listed := scanIndex{}
 	err := f.client.EachImage(ctx, filter, func(img hss.Image) error {
-		images.put(img)
-		ends = append(ends, img.LastScanAt)
+		listed.put(img)
 		return nil
 	})
 	if err != nil {
@@ -281,18 +324,13 @@ func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk cloc
 		answered = clk.Now().Add(rounds.ClockSkew)
 	}
 	var latest time.Time
-	for _, end := range ends {
-		if end.After(latest) && !end.After(answered.Add(datePrecision)) {
+	for _, e := range listed {
+		if end := e.scanTime(); end.After(latest) && !end.After(answered.Add(datePrecision)) {
 			latest = end
 		}
 	}
-	f.mu.Lock() // for len; readers take images under turn
-	f.images = images
-	f.mu.Unlock()
+	f.publish(segment{scans: listed, latest: latest}, later(started.Add(-finishedRetention), keep))
 	f.walks, f.walkedAt = f.walks+1, started
-	if f.from.Before(horizon) {
-		f.from = horizon
-	}
 	if f.next.IsZero() || f.next.Before(after) {
 		f.next = after
 	}
@@ -310,6 +348,49 @@ func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk cloc
 		f.next = next
 	}
 	return nil
+}
+
+// publish puts newest before the segments kept, raising from past what it
+// drops: every scan that ended at or after from is still in a segment.
+func (f *finishedFeed) publish(newest segment, horizon time.Time) {
+	segs := make([]segment, 0, len(f.segments)+1)
+	if len(newest.scans) > 0 {
+		segs = append(segs, newest)
+	}
+	from, scans := later(f.from, horizon), 0
+	for _, s := range f.segments {
+		if !s.latest.Before(horizon) {
+			segs = append(segs, s)
+			scans += len(s.scans)
+		}
+	}
+	scans += len(newest.scans)
+	for len(segs) > 1 && scans > f.limit {
+		oldest := segs[len(segs)-1]
+		segs, scans = segs[:len(segs)-1], scans-len(oldest.scans)
+		from = later(from, oldest.latest.Add(time.Nanosecond))
+	}
+	for len(segs) > feedSegments {
+		i := smallestPair(segs)
+		m := segment{scans: merged(segs[i+1].scans, segs[i].scans), latest: later(segs[i].latest, segs[i+1].latest)}
+		scans -= len(segs[i].scans) + len(segs[i+1].scans) - len(m.scans)
+		segs = slices.Replace(segs, i, i+2, m)
+	}
+	f.mu.Lock() // for len; readers take segments under turn
+	f.segments, f.scans, f.from = segs, scans, from
+	f.mu.Unlock()
+}
+
+// smallestPair is the index of the adjacent segments holding the fewest
+// scans between them.
+func smallestPair(segs []segment) int {
+	best := 0
+	for i := 1; i+1 < len(segs); i++ {
+		if len(segs[i].scans)+len(segs[i+1].scans) < len(segs[best].scans)+len(segs[best+1].scans) {
+			best = i
+		}
+	}
+	return best
 }
 
 func (f *finishedFeed) lastRead() time.Time {

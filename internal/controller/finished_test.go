@@ -72,7 +72,7 @@ func roundAt(t time.Time) *scanv1.ScanRequest {
 
 func (w *feedWorld) pages() int { return w.sim.Count(simulator.OpListImages, simulator.OutcomeOK) }
 
-func (w *feedWorld) read(f *finishedFeed, reader string, requested time.Time) scanIndex {
+func (w *feedWorld) read(f *finishedFeed, reader string, requested time.Time) scanIndexes {
 	return w.readNews(f, reader, requested).scans
 }
 
@@ -89,11 +89,11 @@ func TestFinishedFeedWalksOncePerNewsAndOnlyForRecentScans(t *testing.T) {
 
 	requested := w.scanned("big", 450)
 	done := w.read(f, "a", requested)
-	w.g.Expect(done).To(HaveLen(450))
+	w.g.Expect(distinct(done)).To(Equal(450))
 	w.g.Expect(w.pages()).To(Equal(3), "450 finished scans are three pages of 200")
 
 	// b's round started before that walk: it reads the same answer.
-	w.g.Expect(w.read(f, "b", requested)).To(HaveLen(450))
+	w.g.Expect(distinct(w.read(f, "b", requested))).To(Equal(450))
 	w.g.Expect(w.pages()).To(Equal(3))
 
 	// a read once already: it gets a new walk, which reaches back only to
@@ -101,24 +101,38 @@ func TestFinishedFeedWalksOncePerNewsAndOnlyForRecentScans(t *testing.T) {
 	// 450 (they ended within the overlap).
 	w.clk.Step(time.Minute)
 	later := w.scanned("small", 10)
-	w.g.Expect(w.read(f, "a", requested)).To(HaveLen(460))
+	w.g.Expect(distinct(w.read(f, "a", requested))).To(Equal(460))
 	w.g.Expect(w.pages()).To(Equal(3 + 3))
 	// That walk is news to b, and b shares it.
-	w.g.Expect(w.read(f, "b", later)).To(HaveLen(460))
+	w.g.Expect(distinct(w.read(f, "b", later))).To(Equal(460))
 	w.g.Expect(w.pages()).To(Equal(6))
 
 	// The next walk lists only the ten recent scans, and the feed still
 	// answers for all 460.
 	done = w.read(f, "a", requested)
-	w.g.Expect(done).To(HaveLen(460))
+	w.g.Expect(distinct(done)).To(Equal(460))
 	w.g.Expect(w.pages()).To(Equal(6 + 1))
 	img, ok := done.get(rounds.Key{Namespace: "big", Name: "app", Tag: "v7"})
 	w.g.Expect(ok).To(BeTrue())
 	w.g.Expect(img.ScanStatus).To(Equal(hss.StatusSuccess))
 
-	// A round older than what the feed covers walks from its own start.
-	w.read(f, "c", requested.Add(-2*time.Hour))
-	w.g.Expect(w.pages()).To(Equal(7 + 3))
+	// A round older than what the feed covers is told so, for its own
+	// walk: the feed lists nothing again for it.
+	old := w.readNews(f, "c", requested.Add(-2*time.Hour))
+	w.g.Expect(old.behind).To(Equal(requested.Add(-2*time.Hour - rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(distinct(old.scans)).To(Equal(460))
+	w.g.Expect(w.pages()).To(Equal(7))
+}
+
+// distinct counts the images an answer has a scan of.
+func distinct(xs scanIndexes) int {
+	seen := map[string]bool{}
+	for _, x := range xs {
+		for k := range x {
+			seen[k] = true
+		}
+	}
+	return len(seen)
 }
 
 func TestFinishedFeedServesConcurrentReadersWithOneWalk(t *testing.T) {
@@ -133,7 +147,7 @@ func TestFinishedFeedServesConcurrentReadersWithOneWalk(t *testing.T) {
 				f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
 				reader := types.NamespacedName{Namespace: "ns", Name: fmt.Sprint("reader-", i)}
 				done, err := f.finished(context.Background(), reader, roundAt(requested), time.Time{}, w.clk)
-				sizes[i], errs[i] = len(done.scans), err
+				sizes[i], errs[i] = distinct(done.scans), err
 			})
 		}
 		wg.Wait()
@@ -198,7 +212,7 @@ func TestFinishedFeedDoesNotRelistScansThatEndedTogether(t *testing.T) {
 
 	for range 3 {
 		w.clk.Step(20 * time.Second)
-		w.g.Expect(w.read(f, "a", requested)).To(HaveLen(450), "the feed still answers for them")
+		w.g.Expect(distinct(w.read(f, "a", requested))).To(Equal(450), "the feed still answers for them")
 	}
 	w.g.Expect(w.pages()).To(Equal(3+3+1+1), "listed again once, then one empty page a poll")
 }
@@ -214,30 +228,38 @@ func TestFinishedFeedKeepsOnlyWhatItsReadersHaveNotAcknowledged(t *testing.T) {
 	w.clk.Step(time.Minute) // past the overlap: a later walk need not list them again
 	a := types.NamespacedName{Namespace: "ns", Name: "a"}
 	first := w.readNews(f, "a", requested)
-	w.g.Expect(first.scans).To(HaveLen(450))
+	w.g.Expect(distinct(first.scans)).To(Equal(450))
 	f.acknowledge(a, 1, first.upTo)
 
 	w.clk.Step(10 * time.Minute)
 	w.scanned("small", 10)
 	done := w.read(f, "a", requested)
-	w.g.Expect(done).To(HaveLen(10), "only the scans that ended after the acknowledged answer")
+	w.g.Expect(distinct(done)).To(Equal(10), "only the scans that ended after the acknowledged answer")
 	_, ok := done.get(rounds.Key{Namespace: "small", Name: "app", Tag: "v9"})
 	w.g.Expect(ok).To(BeTrue())
 
-	// A reader that has not acknowledged keeps the round's scans in the
-	// feed, for itself; once it has, and a is the only reader, they go.
-	w.g.Expect(w.read(f, "b", requested)).To(HaveLen(460))
+	// Those went with a's acknowledgement, and the feed does not list
+	// them again for a reader that comes later: it is told that it is
+	// behind, and from where, for its own walk.
+	late := w.readNews(f, "b", requested)
+	w.g.Expect(late.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(distinct(late.scans)).To(Equal(10))
 	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "b"}, 1, first.upTo)
 	w.clk.Step(time.Minute)
 	w.scanned("tiny", 1)
-	w.g.Expect(w.read(f, "b", requested)).To(HaveLen(11), "b's own news: small's 10 and tiny's 1")
-	w.g.Expect(len(f.images)).To(Equal(11), "the 450 acknowledged by both are gone")
+	w.g.Expect(distinct(w.read(f, "b", requested))).To(Equal(11), "b's own news: small's 10 and tiny's 1")
+	// The 450 acknowledged by a are gone; small's 10 are kept twice, by
+	// the walk that found them and by the next, which reached back within
+	// the overlap of their end.
+	w.g.Expect(f.scans).To(Equal(10 + 10 + 1))
 
-	// An acknowledgement is of one round: another reads from its start.
+	// An acknowledgement is of one round: another reads from its start,
+	// which is behind the feed's window.
 	other := &scanv1.ScanRequest{Round: 2, RequestedAt: metav1.NewTime(requested)}
 	again, err := f.finished(context.Background(), a, other, time.Time{}, w.clk)
 	w.g.Expect(err).NotTo(HaveOccurred())
-	w.g.Expect(again.scans).To(HaveLen(461))
+	w.g.Expect(again.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(distinct(again.scans)).To(Equal(11))
 }
 
 // A pass that learnt of a scan it could not save yet acknowledges up to
@@ -270,6 +292,97 @@ func TestAnAcknowledgementUpToAnUnsavedScanKeepsItWithoutWalkingAgain(t *testing
 	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "a"}, round.Round, p.unsavedFrom)
 
 	again := w.read(f, "a", requested)
-	w.g.Expect(again).To(HaveLen(450), "the scans from the unsaved one's end on")
+	w.g.Expect(distinct(again)).To(Equal(450), "the scans from the unsaved one's end on")
 	w.g.Expect(w.pages()).To(Equal(3+1), "one page for the news, none for what the feed kept")
+}
+
+// waves scans n images in each of k organisations named prefix-i, one
+// after another, and lets reader read and acknowledge after each: a busy
+// registry whose scans a quick ImageScan keeps up with.
+func (w *feedWorld) waves(f *finishedFeed, reader, prefix string, k, n int) {
+	for i := range k {
+		requested := w.scanned(fmt.Sprint(prefix, "-", i), n)
+		w.clk.Step(time.Minute) // past the overlap: the next walk lists the next wave only
+		done := w.readNews(f, reader, requested)
+		f.acknowledge(types.NamespacedName{Namespace: "ns", Name: reader}, 1, done.upTo)
+	}
+}
+
+// A reader that never acknowledges holds nothing back beyond the feed's
+// limit: the oldest walks go, and the reader is told it is behind.
+func TestFinishedFeedKeepsItsLimitWhileAReaderLags(t *testing.T) {
+	w := newFeedWorld(t)
+	feeds := finishedFeeds{limit: 100}
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	requested := w.scanned("slow", 30)
+	first := w.readNews(f, "slow", requested)
+	w.g.Expect(first.behind.IsZero()).To(BeTrue())
+	w.g.Expect(distinct(first.scans)).To(Equal(30))
+
+	w.waves(f, "quick", "busy", 6, 60)
+	w.g.Expect(f.scans).To(BeNumerically("<=", 100), "six waves of 60 scans, kept to the limit")
+	w.g.Expect(f.segments[0].scans).To(HaveLen(60), "a walk publishes what it listed and copies nothing")
+
+	late := w.readNews(f, "slow", requested)
+	w.g.Expect(late.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	_, ok := late.scans.get(rounds.Key{Namespace: "slow", Name: "app", Tag: "v1"})
+	w.g.Expect(ok).To(BeFalse(), "its scans went with the oldest walks")
+	// The answer it holds is its own: later walks change nothing in it.
+	held := distinct(late.scans)
+	w.waves(f, "quick", "busier", 2, 60)
+	w.g.Expect(distinct(late.scans)).To(Equal(held))
+	w.g.Expect(f.scans).To(BeNumerically("<=", 100))
+}
+
+// Walk after walk, the feed keeps a few maps, merging the smallest, and
+// still answers for every scan.
+func TestFinishedFeedMergesItsWalks(t *testing.T) {
+	w := newFeedWorld(t)
+	var feeds finishedFeeds
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	requested := w.scanned("org-0", 1)
+	w.read(f, "a", requested) // a never acknowledges: the feed keeps all
+	for i := 1; i < 3*feedSegments; i++ {
+		w.clk.Step(time.Minute)
+		w.scanned(fmt.Sprint("org-", i), 1)
+		w.read(f, "a", requested)
+	}
+	w.g.Expect(len(f.segments)).To(BeNumerically("<=", feedSegments))
+	done := w.read(f, "a", requested)
+	for i := range 3 * feedSegments {
+		_, ok := done.get(rounds.Key{Namespace: fmt.Sprint("org-", i), Name: "app", Tag: "v0"})
+		w.g.Expect(ok).To(BeTrue(), "org-%d", i)
+	}
+}
+
+// An ImageScan behind the feed's window hears of its scans from its own
+// walk, which lists its own images only; one within it walks nothing.
+func TestAnImageScanBehindTheFeedListsItsOwnImages(t *testing.T) {
+	w := newFeedWorld(t)
+	r := &ImageScanReconciler{Options: Options{Clock: w.clk, StartTimeout: time.Hour}}
+	r.feeds.limit = 100
+	obj := func(name, org string) *scanv1.ImageScan {
+		return &scanv1.ImageScan{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+			Spec:       scanv1.ImageScanSpec{ImageType: simulator.TypePrivate, Selector: &scanv1.ImageSelector{Namespace: org}},
+		}
+	}
+	requested := w.scanned("mine", 30)
+	slow := &pass{obj: obj("slow", "mine"), client: w.c, round: roundAt(requested)}
+	w.g.Expect(r.hearFinished(context.Background(), slow)).To(Succeed())
+	w.g.Expect(distinct(slow.finished)).To(Equal(30))
+
+	f := r.feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	w.waves(f, "quick", "busy", 6, 60)
+	pages := w.pages()
+	again := &pass{obj: obj("slow", "mine"), client: w.c, round: roundAt(requested)}
+	w.g.Expect(r.hearFinished(context.Background(), again)).To(Succeed())
+	img, ok := again.finished.get(rounds.Key{Namespace: "mine", Name: "app", Tag: "v7"})
+	w.g.Expect(ok).To(BeTrue())
+	w.g.Expect(img.ScanStatus).To(Equal(hss.StatusSuccess))
+	w.g.Expect(len(again.finished[0])).To(Equal(30), "its own walk kept its own images")
+	w.g.Expect(w.pages()).To(Equal(pages+1), "quick's walks are news to it; one page for its own 30")
+	feeds, scans := r.feeds.len()
+	w.g.Expect(feeds).To(Equal(1))
+	w.g.Expect(scans).To(BeNumerically("<=", 100), "the feed kept its limit")
 }

@@ -117,7 +117,9 @@ func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*membe
 }
 
 // hearFinished walks an overdue round's own unfinished images, then asks
-// the feed which scans ended, from a walk that started after that one.
+// the feed which scans ended, from a walk that started after that one. When
+// the ImageScan fell behind the feed's window, it lists its own images whose
+// scans ended from where it was, as many as it has at most.
 func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 	var walked time.Time
 	if r.overdue(p.round) {
@@ -133,11 +135,23 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 	switch {
 	case errors.Is(err, errFeedBusy):
 		// No news this time; the next poll asks again.
+		return nil
 	case err != nil:
 		return fromHSS(err)
-	default:
-		p.finished, p.feed, p.upTo = done.scans, feed, done.upTo
 	}
+	if !done.behind.IsZero() {
+		filters := followFilters(p.obj.Spec)
+		for i := range filters {
+			filters[i].ScannedAfter = &done.behind
+		}
+		own, err := listAll(ctx, p.client, filters, func(img hss.Image) bool { return endedInRound(img, p.round) })
+		if err != nil {
+			return fromHSS(err)
+		}
+		// Listed after the feed's walk: its listing is the newer.
+		done.scans = append(scanIndexes{own}, done.scans...)
+	}
+	p.finished, p.feed, p.upTo = done.scans, feed, done.upTo
 	return nil
 }
 

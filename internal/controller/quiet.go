@@ -87,7 +87,7 @@ func (r *ImageScanReconciler) quiet(ctx context.Context, p *pass) (bool, error) 
 	}
 	p.heard = true
 	for _, k := range w.keys {
-		if _, ended := p.finished[k]; ended {
+		if p.finished.has(k) {
 			return false, nil
 		}
 	}

@@ -35,10 +35,11 @@ type pass struct {
 	started     bool
 	startListed []rounds.Key
 	// finished holds the scans that ended since the round started, as the
-	// feed showed them; for an overdue round, unfinished holds the
+	// feed showed them (and the ImageScan's own walk, for what ended before
+	// the feed's window); for an overdue round, unfinished holds the
 	// ImageScan's own images whose scan had not ended (ownWalk). heard says
 	// they were asked in this pass.
-	finished   scanIndex
+	finished   scanIndexes
 	unfinished scanIndex
 	ownWalk    bool
 	heard      bool

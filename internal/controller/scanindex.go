@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/hex"
+	"maps"
 	"strings"
 	"time"
 	"unique"
@@ -87,4 +88,37 @@ func (d packedDigest) String() string {
 		return d.text
 	}
 	return sha256Prefix + hex.EncodeToString(d.sum[:])
+}
+
+// scanIndexes are indexes listed at different times, newest first: a key's
+// newest listing is its latest scan. The feed publishes each walk's listing
+// as one, so that a walk copies nothing it kept and a reader may hold the
+// answer it got while the feed moves on.
+type scanIndexes []scanIndex
+
+func (xs scanIndexes) get(k rounds.Key) (hss.Image, bool) {
+	for _, x := range xs {
+		if img, ok := x.get(k); ok {
+			return img, true
+		}
+	}
+	return hss.Image{}, false
+}
+
+// has says whether an index key is listed in any of them.
+func (xs scanIndexes) has(index string) bool {
+	for _, x := range xs {
+		if _, ok := x[index]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// merged is one index of older and newer, newer's listing winning.
+func merged(older, newer scanIndex) scanIndex {
+	out := make(scanIndex, len(older)+len(newer))
+	maps.Copy(out, older)
+	maps.Copy(out, newer)
+	return out
 }
