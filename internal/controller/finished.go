@@ -43,7 +43,7 @@ const finishedOverlap = 10 * time.Second
 // older than this reads its own walk from its start instead.
 const finishedRetention = 6 * time.Hour
 
-// feedScans bounds the scans a feed keeps, repeats counted: about 8 MiB.
+// feedScans bounds the scans a feed keeps: about 5 MiB (240 bytes a scan).
 // Past it the oldest walks go, whoever still needs them.
 const feedScans = 20000
 
@@ -305,11 +305,16 @@ func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk cloc
 	started := clk.Now()
 	filter := f.filter
 	filter.ScannedAfter, filter.ScannedBefore = &after, nil
-	// The listing goes straight into the new segment, a page at a time;
-	// its scan times are weighed once HSS's clock is known from its answers.
+	// The listing goes straight into the new segment, a page at a time,
+	// but for the scans the feed holds already: each walk lists again those
+	// that ended within the overlap, and kept twice they would fill the
+	// feed's limit with repeats. Their ends moved next when first listed.
+	// The new scans' times are weighed once HSS's clock is known.
 	listed := scanIndex{}
 	err := f.client.EachImage(ctx, filter, func(img hss.Image) error {
-		listed.put(img)
+		if !f.holds(img) {
+			listed.put(img)
+		}
 		return nil
 	})
 	if err != nil {
@@ -348,6 +353,18 @@ func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk cloc
 		f.next = next
 	}
 	return nil
+}
+
+// holds says whether the feed's newest listing of img's image is this scan.
+// The caller holds turn.
+func (f *finishedFeed) holds(img hss.Image) bool {
+	k := rounds.KeyOfImage(img).Index()
+	for _, s := range f.segments {
+		if e, ok := s.scans[k]; ok {
+			return e.scanTime().Equal(img.LastScanAt) && e.status.Value() == img.ScanStatus
+		}
+	}
+	return false
 }
 
 // publish puts newest before the segments kept, raising from past what it
