@@ -146,7 +146,7 @@ func (fs *finishedFeeds) forget(reader types.NamespacedName) {
 type finishedFeed struct {
 	client hss.Client
 	filter hss.Filter // without scan-time bounds: the feed sets its own
-	limit  int        // scans kept at most, beside the newest walk's
+	limit  int        // scans kept at most
 
 	// turn is held for a walk and for reading the feed: a reader that
 	// queued behind a walk takes its answer instead of walking again.
@@ -299,8 +299,8 @@ func (f *finishedFeed) oldestSince(now time.Time) time.Time {
 
 // walk lists the scans that ended at or after after and publishes them as
 // the newest segment, dropping the segments whose scans all ended before
-// keep or finishedRetention ago, and the oldest while the rest hold more
-// than the feed's limit.
+// keep or finishedRetention ago, and the oldest while they hold more than
+// the feed's limit.
 func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk clock.PassiveClock) error {
 	started := clk.Now()
 	filter := f.filter
@@ -312,11 +312,19 @@ func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk cloc
 	// The new scans' times are weighed once HSS's clock is known.
 	listed := scanIndex{}
 	err := f.client.EachImage(ctx, filter, func(img hss.Image) error {
-		if !f.holds(img) {
-			listed.put(img)
+		if f.holds(img) {
+			return nil
 		}
+		if len(listed) >= f.limit {
+			return errFeedFull
+		}
+		listed.put(img)
 		return nil
 	})
+	if errors.Is(err, errFeedFull) {
+		f.restart(started)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -353,6 +361,27 @@ func (f *finishedFeed) walk(ctx context.Context, after, keep time.Time, clk cloc
 		f.next = next
 	}
 	return nil
+}
+
+// errFeedFull stops a walk that found more scans than the feed may hold.
+var errFeedFull = errors.New("more scans ended than the feed holds")
+
+// restart empties the feed after a walk that found more new scans than its
+// limit, which happens when a walk is slow while thousands of scans end:
+// its window starts again at that walk's start, from where the next walk
+// lists, and the readers with an earlier bound list their own images. The
+// feed and the walk hold no more than the limit however many scans end.
+func (f *finishedFeed) restart(started time.Time) {
+	at, ok := f.client.ServerTime(started)
+	if !ok {
+		at = started
+	}
+	at = at.Add(-finishedOverlap)
+	f.mu.Lock()
+	f.segments, f.scans, f.from = nil, 0, later(f.from, at)
+	f.mu.Unlock()
+	f.next = later(f.next, at)
+	f.walks, f.walkedAt = f.walks+1, started
 }
 
 // holds says whether the feed's newest listing of img's image is this scan.

@@ -387,3 +387,29 @@ func TestAnImageScanBehindTheFeedListsItsOwnImages(t *testing.T) {
 	w.g.Expect(feeds).To(Equal(1))
 	w.g.Expect(scans).To(BeNumerically("<=", 100), "the feed kept its limit")
 }
+
+// A walk that finds more new scans than the feed may hold stops there and
+// keeps none of them: the window starts again at that walk, its readers are
+// told they are behind, for their own walks, and the next walk lists only
+// what ended after it.
+func TestFinishedFeedRestartsAfterAWalkOverItsLimit(t *testing.T) {
+	w := newFeedWorld(t)
+	feeds := finishedFeeds{limit: 100}
+	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
+	requested := w.scanned("big", 450)
+	w.clk.Step(time.Minute)
+	done := w.readNews(f, "a", requested)
+	w.g.Expect(f.scans).To(BeZero())
+	w.g.Expect(w.pages()).To(Equal(1), "the walk stopped at its first page of 200")
+	w.g.Expect(done.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(distinct(done.scans)).To(BeZero())
+
+	w.scanned("small", 10)
+	w.clk.Step(time.Minute)
+	again := w.readNews(f, "a", requested)
+	w.g.Expect(distinct(again.scans)).To(Equal(10))
+	w.g.Expect(w.pages()).To(Equal(1+1), "the 450 are not listed again")
+	w.g.Expect(again.behind.IsZero()).To(BeFalse(), "a has not acknowledged the window's start")
+	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "a"}, 1, again.upTo)
+	w.g.Expect(w.readNews(f, "a", requested).behind.IsZero()).To(BeTrue())
+}
