@@ -240,11 +240,7 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	// listed again, nor kept.
 	switch {
 	case f.walks == 0:
-		hssNow, ok := f.client.ServerTime(now)
-		if !ok {
-			hssNow = now
-		}
-		f.from = later(since, hssNow.Add(-feedReach))
+		f.from = later(since, f.hssTime(now).Add(-feedReach))
 		if err := f.walk(ctx, f.from, oldest, clk); err != nil {
 			return news{}, err
 		}
@@ -372,16 +368,20 @@ var errFeedFull = errors.New("more scans ended than the feed holds")
 // lists, and the readers with an earlier bound list their own images. The
 // feed and the walk hold no more than the limit however many scans end.
 func (f *finishedFeed) restart(started time.Time) {
-	at, ok := f.client.ServerTime(started)
-	if !ok {
-		at = started
-	}
-	at = at.Add(-finishedOverlap)
+	at := f.hssTime(started).Add(-finishedOverlap)
 	f.mu.Lock()
 	f.segments, f.scans, f.from = nil, 0, later(f.from, at)
 	f.mu.Unlock()
 	f.next = later(f.next, at)
 	f.walks, f.walkedAt = f.walks+1, started
+}
+
+// hssTime is local on HSS's clock, or local itself until an answer told it.
+func (f *finishedFeed) hssTime(local time.Time) time.Time {
+	if t, ok := f.client.ServerTime(local); ok {
+		return t
+	}
+	return local
 }
 
 // holds says whether the feed's newest listing of img's image is this scan.
