@@ -66,6 +66,7 @@ type settings struct {
 	readConcurrency           int
 	reconciles                int
 	pprof                     string
+	metrics                   string
 	memoryLimit               string
 	timeout                   time.Duration
 	manager, workDir          string
@@ -143,6 +144,7 @@ func run() error {
 	flag.IntVar(&s.readConcurrency, "stats-concurrency", 4, "the same, by its earlier name")
 	flag.IntVar(&s.reconciles, "reconciles", 4, "the manager's --max-concurrent-reconciles: ImageScans reconciled at once")
 	flag.StringVar(&s.memoryLimit, "memory-limit", "", "run the manager as under a container memory limit of this size (e.g. 256Mi): GOMEMLIMIT at 90% of it, as the manager sets it from its cgroup; no limit when empty")
+	flag.StringVar(&s.metrics, "metrics", "", "the manager's --metrics-bind-address over plain HTTP, e.g. 127.0.0.1:8080, to read its gauges (imagescan_cache_entries) during a run")
 	flag.StringVar(&s.pprof, "pprof", "", "the manager's --pprof-bind-address, e.g. 127.0.0.1:6060, to take its heap profile during a run")
 	flag.DurationVar(&s.timeout, "timeout", 30*time.Minute, "longest wait for one run")
 	verbose := flag.Bool("v", false, "show the sandbox's logs")

@@ -106,6 +106,9 @@ func measure(s settings, spec runSpec) ([]result, error) {
 	if s.pprof != "" {
 		r.args = append(r.args, "--pprof-bind-address="+s.pprof)
 	}
+	if s.metrics != "" {
+		r.args = append(r.args, "--metrics-bind-address="+s.metrics, "--metrics-secure=false")
+	}
 	if s.memoryLimit != "" {
 		limit, err := resource.ParseQuantity(s.memoryLimit)
 		if err != nil {

@@ -149,6 +149,7 @@ func TestCredentialsOfDeletedSecretsAreDropped(t *testing.T) {
 		h.scan(name, scanv1.ImageScanSpec{Images: refs, CredentialsRef: &scanv1.SecretReference{Name: name}})
 	}
 	h.g.Eventually(func() int { return r.CacheSizes().Credentials }, 20*time.Second, 20*time.Millisecond).Should(Equal(12))
+	h.g.Expect(cacheEntries(h.g, "credentials")).To(Equal(12.0), "/metrics shows the parsed Secrets")
 
 	for i := range 12 {
 		name := fmt.Sprintf("creds-%d", i)
@@ -156,6 +157,7 @@ func TestCredentialsOfDeletedSecretsAreDropped(t *testing.T) {
 		h.g.Expect(env.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns}})).To(Succeed())
 	}
 	h.g.Eventually(func() int { return r.CacheSizes().Credentials }, 10*time.Second, 20*time.Millisecond).Should(BeZero())
+	h.g.Expect(cacheEntries(h.g, "credentials")).To(BeZero())
 }
 
 // An answer larger than the client's cap fails the call it answers, as a

@@ -175,6 +175,7 @@ func (r *ImageScanReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 	if err := mgr.Add(manager.RunnableFunc(r.janitor)); err != nil {
 		return err
 	}
+	cacheMetrics.follow(r.CacheSizes)
 	// The controller reads reports from the API server a page at a time and
 	// caches none; it learns of a report deleted from outside by a watch
 	// that keeps nothing.

@@ -43,11 +43,25 @@ type CacheSizes struct {
 	// WaitingRounds: ImageScans whose small running round's members still
 	// scanning are kept (walks.go, quiet.go).
 	Counts, WaitingRounds int
+	// HSSClients and HSSLimiters: what the HSS client provider holds, when
+	// it says (*hss.Provider does).
+	HSSClients, HSSLimiters int
+	// ObjectSeries: ImageScans whose figures /metrics shows.
+	ObjectSeries int
+}
+
+// sizedProvider is a ClientProvider that says what it holds.
+type sizedProvider interface {
+	Size() (clients, limiters int)
 }
 
 // CacheSizes reports what the caches hold now.
 func (r *ImageScanReconciler) CacheSizes() CacheSizes {
 	feeds, scans := r.feeds.len()
-	return CacheSizes{Credentials: r.secrets.len(), Catalogue: r.catalogue.len(), Feeds: feeds, FinishedScans: scans,
-		Counts: r.counts.len(), WaitingRounds: r.waiting.len()}
+	s := CacheSizes{Credentials: r.secrets.len(), Catalogue: r.catalogue.len(), Feeds: feeds, FinishedScans: scans,
+		Counts: r.counts.len(), WaitingRounds: r.waiting.len(), ObjectSeries: objectMetrics.len()}
+	if p, ok := r.HSS.(sizedProvider); ok {
+		s.HSSClients, s.HSSLimiters = p.Size()
+	}
+	return s
 }

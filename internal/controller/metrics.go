@@ -202,7 +202,7 @@ var reportsWalked = prometheus.NewCounterVec(prometheus.CounterOpts{
 }, []string{"walk"})
 
 func init() {
-	metrics.Registry.MustRegister(objectMetrics, reportsWalked)
+	metrics.Registry.MustRegister(objectMetrics, reportsWalked, cacheMetrics)
 }
 
 // recordMetrics sets obj's series from its status.

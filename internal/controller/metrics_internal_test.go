@@ -71,3 +71,36 @@ imagescan_last_completion_timestamp_seconds{name="shown",namespace="team"} 1.8e+
 		t.Error(err)
 	}
 }
+
+// The cache gauge shows nothing until a reconciler is set up, then one
+// series per cache with what that reconciler's caches hold at the scrape.
+func TestCacheCollectorSeries(t *testing.T) {
+	c := &cacheCollector{}
+	if n := testutil.CollectAndCount(c); n != 0 {
+		t.Fatalf("%d series before a reconciler is followed, want 0", n)
+	}
+	held := CacheSizes{Credentials: 3, Feeds: 1, FinishedScans: 20000, HSSClients: 2, HSSLimiters: 1, ObjectSeries: 5000}
+	c.follow(func() CacheSizes { return held })
+	want := func(credentials, scans int) string {
+		return fmt.Sprintf(`# HELP imagescan_cache_entries %s
+# TYPE imagescan_cache_entries gauge
+imagescan_cache_entries{cache="catalogue"} 0
+imagescan_cache_entries{cache="counts"} 0
+imagescan_cache_entries{cache="credentials"} %d
+imagescan_cache_entries{cache="finished_feeds"} 1
+imagescan_cache_entries{cache="finished_scans"} %d
+imagescan_cache_entries{cache="hss_clients"} 2
+imagescan_cache_entries{cache="hss_limiters"} 1
+imagescan_cache_entries{cache="imagescan_series"} 5000
+imagescan_cache_entries{cache="waiting_rounds"} 0
+`, cacheEntriesHelp, credentials, scans)
+	}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want(3, 20000))); err != nil {
+		t.Error(err)
+	}
+	// A scrape reads the caches as they are then, not as they were.
+	held.FinishedScans, held.Credentials = 0, 0
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want(0, 0))); err != nil {
+		t.Error(err)
+	}
+}

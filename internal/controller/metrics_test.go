@@ -46,6 +46,24 @@ func objectSeries(g Gomega, namespace, name string) map[string]float64 {
 	return out
 }
 
+// cacheEntries is what imagescan_cache_entries shows for cache.
+func cacheEntries(g Gomega, cache string) float64 {
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "imagescan_cache_entries" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if l := m.GetLabel(); len(l) == 1 && l[0].GetValue() == cache {
+				return value(m)
+			}
+		}
+	}
+	g.Expect(cache).To(BeEmpty(), "no imagescan_cache_entries series for this cache")
+	return 0
+}
+
 // alertMetrics returns the imagescan_* metric names the example
 // PrometheusRule's expressions use.
 func alertMetrics(g Gomega) []string {
