@@ -413,3 +413,46 @@ func TestFinishedFeedRestartsAfterAWalkOverItsLimit(t *testing.T) {
 	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "a"}, 1, again.upTo)
 	w.g.Expect(w.readNews(f, "a", requested).behind.IsZero()).To(BeTrue())
 }
+
+// An ImageScan further behind the feed than the feed holds keeps only the
+// earliest of its own scans on each pass, acknowledges no further than
+// those, and hears the rest on the passes that follow.
+func TestAnImageScanFarBehindTheFeedCatchesUpALimitAtATime(t *testing.T) {
+	w := newFeedWorld(t)
+	r := &ImageScanReconciler{Options: Options{Clock: w.clk, StartTimeout: time.Hour}}
+	r.feeds.limit = 100
+	// Three repositories of 80 images, scanned one after the other: 240
+	// scans that end at three instants.
+	requested := w.clk.Now()
+	for b := range 3 {
+		name := fmt.Sprint("app", b)
+		for i := range 80 {
+			w.sim.AddImages(simulator.Image{Type: simulator.TypePrivate, Namespace: "mine", Name: name, Tag: fmt.Sprintf("v%d", i), Size: 1 << 20})
+		}
+		w.g.Expect(w.c.BatchScan(context.Background(), hss.BatchScanRequest{
+			ImageType: simulator.TypePrivate, All: true, Filter: hss.Filter{ImageType: simulator.TypePrivate, Namespace: "mine", ImageName: name},
+		})).To(Succeed())
+		w.clk.Step(feedQueue + feedScan + time.Second)
+	}
+	obj := &scanv1.ImageScan{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "slow"},
+		Spec:       scanv1.ImageScanSpec{ImageType: simulator.TypePrivate, Selector: &scanv1.ImageSelector{Namespace: "mine"}},
+	}
+	heard := map[string]bool{}
+	for i := range 3 {
+		p := &pass{obj: obj, client: w.c, round: roundAt(requested)}
+		w.g.Expect(r.hearFinished(context.Background(), p)).To(Succeed())
+		w.g.Expect(len(p.finished[0])).To(BeNumerically("<=", 100), "pass %d: its own walk kept the feed's limit", i+1)
+		w.g.Expect(p.partial).To(Equal(i < 2), "pass %d: a partial answer until it caught up", i+1)
+		for _, x := range p.finished {
+			for k := range x {
+				heard[k] = true
+			}
+		}
+		p.feed.acknowledge(types.NamespacedName{Namespace: "ns", Name: "slow"}, 1, p.upTo)
+		w.clk.Step(time.Second)
+	}
+	w.g.Expect(heard).To(HaveLen(240), "every scan heard once caught up")
+	_, scans := r.feeds.len()
+	w.g.Expect(scans).To(BeNumerically("<=", 100), "the feed kept its limit")
+}

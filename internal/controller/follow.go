@@ -20,18 +20,29 @@ import (
 // scans, a page at a time: those keep takes, or all when it is nil.
 func listAll(ctx context.Context, c hss.Client, filters []hss.Filter, keep func(hss.Image) bool) (scanIndex, error) {
 	out := scanIndex{}
+	err := eachListed(ctx, c, filters, func(img hss.Image) {
+		if keep == nil || keep(img) {
+			out.put(img)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachListed runs each filter's paged list and hands every image to visit.
+func eachListed(ctx context.Context, c hss.Client, filters []hss.Filter, visit func(hss.Image)) error {
 	for _, f := range filters {
 		err := c.EachImage(ctx, f, func(img hss.Image) error {
-			if keep == nil || keep(img) {
-				out.put(img)
-			}
+			visit(img)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // keySet is a sorted list of image keys without repeats: a set that costs
@@ -107,9 +118,10 @@ func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*membe
 			if m.status.Round != round.Round && r.pastDeadline(p.obj, round) {
 				m.status = unfinished(img, round, timeoutOf(p.obj))
 			}
-		case !ended && p.feed != nil:
+		case !ended && p.feed != nil && !p.partial:
 			// Neither unfinished when walked nor ended in the feed read
-			// after it: HSS does not list it.
+			// after it (nor in a partial answer's later scans, which a
+			// later pass hears): HSS does not list it.
 			m.status = scanv1.ImageReportStatus{Round: round.Round, ScanStatus: scanv1.ScanStatusNotFound, Message: "HSS no longer lists this image"}
 		}
 	}
@@ -119,7 +131,8 @@ func (r *ImageScanReconciler) follow(ctx context.Context, p *pass, page []*membe
 // hearFinished walks an overdue round's own unfinished images, then asks
 // the feed which scans ended, from a walk that started after that one. When
 // the ImageScan fell behind the feed's window, it lists its own images whose
-// scans ended from where it was, as many as it has at most.
+// scans ended from where it was, and keeps the earliest, as many as the
+// feed holds at most.
 func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 	var walked time.Time
 	if r.overdue(p.round) {
@@ -144,12 +157,26 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 		for i := range filters {
 			filters[i].ScannedAfter = &done.behind
 		}
-		own, err := listAll(ctx, p.client, filters, func(img hss.Image) bool { return endedInRound(img, p.round) })
+		// The earliest of them only, up to the feed's limit: the pass
+		// acknowledges no further than it holds them all, and the next
+		// pass goes on from there.
+		own := newEarliestScans(feed.limit)
+		err := eachListed(ctx, p.client, filters, func(img hss.Image) {
+			if endedInRound(img, p.round) {
+				own.put(img)
+			}
+		})
 		if err != nil {
 			return fromHSS(err)
 		}
 		// Listed after the feed's walk: its listing is the newer.
-		done.scans = append(scanIndexes{own}, done.scans...)
+		done.scans = append(scanIndexes{own.scans}, done.scans...)
+		if complete := own.complete(); !complete.IsZero() {
+			p.partial = true
+			if complete.Before(done.upTo) {
+				done.upTo = complete
+			}
+		}
 	}
 	p.finished, p.feed, p.upTo = done.scans, feed, done.upTo
 	return nil

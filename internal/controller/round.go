@@ -44,10 +44,13 @@ type pass struct {
 	ownWalk    bool
 	heard      bool
 	// feed answered finished, complete for scans that ended before upTo;
+	// partial says the ImageScan's own walk kept only its earliest scans,
+	// so a member absent from finished may have ended after upTo;
 	// unsavedFrom is the earliest end of a scan learnt but not yet saved;
 	// restored counts the members made again after the walk.
 	feed        *finishedFeed
 	upTo        time.Time
+	partial     bool
 	unsavedFrom time.Time
 	restored    int
 	// unread counts the members whose statistics or vulnerabilities are

@@ -29,7 +29,10 @@ type scanEntry struct {
 	findings                   hss.Findings
 }
 
-func (x scanIndex) put(img hss.Image) {
+func (x scanIndex) put(img hss.Image) { x.putAt(rounds.KeyOfImage(img).Index(), img) }
+
+// putAt is put under img's index key, computed by the caller.
+func (x scanIndex) putAt(index string, img hss.Image) {
 	e := scanEntry{
 		imageID: packDigest(img.ImageID), digest: packDigest(img.Digest),
 		status: unique.Make(img.ScanStatus), severity: unique.Make(img.SeverityLevel), failCode: unique.Make(img.ScanFailedCode),
@@ -38,7 +41,7 @@ func (x scanIndex) put(img hss.Image) {
 	if !img.LastScanAt.IsZero() {
 		e.lastScanAt = img.LastScanAt.UnixNano()
 	}
-	x[rounds.KeyOfImage(img).Index()] = e
+	x[index] = e
 }
 
 // get returns what the index holds of k's image as an hss.Image: its key,
