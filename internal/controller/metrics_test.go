@@ -48,20 +48,28 @@ func objectSeries(g Gomega, namespace, name string) map[string]float64 {
 
 // cacheEntries is what imagescan_cache_entries shows for cache.
 func cacheEntries(g Gomega, cache string) float64 {
+	v, ok := labelled(g, "imagescan_cache_entries", "cache", cache)
+	g.Expect(ok).To(BeTrue(), "no imagescan_cache_entries series for cache %q", cache)
+	return v
+}
+
+// labelled is the value of family's series whose label is want.
+func labelled(g Gomega, family, label, want string) (float64, bool) {
 	families, err := metrics.Registry.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, f := range families {
-		if f.GetName() != "imagescan_cache_entries" {
+		if f.GetName() != family {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			if l := m.GetLabel(); len(l) == 1 && l[0].GetValue() == cache {
-				return value(m)
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == want {
+					return value(m), true
+				}
 			}
 		}
 	}
-	g.Expect(cache).To(BeEmpty(), "no imagescan_cache_entries series for this cache")
-	return 0
+	return 0, false
 }
 
 // alertMetrics returns the imagescan_* metric names the example
@@ -93,21 +101,8 @@ func alertMetrics(g Gomega) []string {
 // reportsWalked is how many reports the manager's passes have read by walk
 // (all or unended), over every test so far.
 func reportsWalked(g Gomega, walk string) float64 {
-	families, err := metrics.Registry.Gather()
-	g.Expect(err).NotTo(HaveOccurred())
-	for _, f := range families {
-		if f.GetName() != "imagescan_reports_walked_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "walk" && l.GetValue() == walk {
-					return value(m)
-				}
-			}
-		}
-	}
-	return 0
+	v, _ := labelled(g, "imagescan_reports_walked_total", "walk", walk)
+	return v
 }
 
 func value(m *dto.Metric) float64 {
