@@ -15,15 +15,15 @@ const cacheEntriesHelp = "Entries the manager's caches hold now, by cache: crede
 	"finished_feeds and finished_scans (feeds of finished scans and the scans they keep), counts and waiting_rounds (running rounds' " +
 	"last counts and members still scanning), hss_clients and hss_limiters, imagescan_series (ImageScans shown on /metrics)."
 
-// entries are the sizes in the order and with the labels the gauge shows.
-func (s CacheSizes) entries() []struct {
+// cacheEntry is one series of the gauge: a cache and what it holds.
+type cacheEntry struct {
 	cache string
 	n     int
-} {
-	return []struct {
-		cache string
-		n     int
-	}{
+}
+
+// entries are the sizes in the order and with the labels the gauge shows.
+func (s CacheSizes) entries() []cacheEntry {
+	return []cacheEntry{
 		{"credentials", s.Credentials}, {"catalogue", s.Catalogue},
 		{"finished_feeds", s.Feeds}, {"finished_scans", s.FinishedScans},
 		{"counts", s.Counts}, {"waiting_rounds", s.WaitingRounds},
