@@ -181,23 +181,23 @@ type segment struct {
 
 // reading is what a reader last read: the walk, the scan-time bound it
 // needed, and when; and what it acknowledged: round's results are saved
-// for every scan that ended before upTo.
+// for every scan before upTo.
 type reading struct {
 	walk  uint64
 	since time.Time
 	at    time.Time
 	round int64
-	upTo  time.Time
+	upTo  scanCursor
 }
 
 // news is a feed's answer: the scans that ended from the reader's bound on,
-// every one that ended before upTo among them. When behind is set, the
-// reader's bound was before the feed's window: the scans that ended from
-// behind up to the window are not among them.
+// every one before upTo among them. When behind is set, the reader's
+// cursor was before the feed's window: the scans from behind up to the
+// window are not among them.
 type news struct {
 	scans  scanIndexes
-	upTo   time.Time
-	behind time.Time
+	upTo   scanCursor
+	behind scanCursor
 }
 
 // readerTTL: a reader that has not read for this long has no round running
@@ -227,8 +227,9 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	now := clk.Now()
 	f.mu.Lock()
 	last, seen := f.readers[reader]
-	if seen && last.round == round.Round && last.upTo.After(since) {
-		since = last.upTo
+	from := scanCursor{at: since}
+	if seen && last.round == round.Round && last.upTo.at.After(since) {
+		since, from = last.upTo.at, last.upTo
 	}
 	last.since, last.at = since, now
 	f.readers[reader] = last
@@ -253,25 +254,29 @@ func (f *finishedFeed) finished(ctx context.Context, reader types.NamespacedName
 	last.walk = f.walks
 	f.readers[reader] = last
 	f.mu.Unlock()
-	answer := news{scans: make(scanIndexes, len(f.segments)), upTo: f.next}
+	answer := news{scans: make(scanIndexes, len(f.segments)), upTo: scanCursor{at: f.next}}
 	for i, s := range f.segments {
 		answer.scans[i] = s.scans
 	}
 	if since.Before(f.from) {
-		answer.behind = since
+		answer.behind = from
 	}
 	return answer, nil
 }
 
 // acknowledge records that reader saved round's results for every scan the
-// answer listed: its next read of round starts at upTo.
-func (f *finishedFeed) acknowledge(reader types.NamespacedName, round int64, upTo time.Time) {
+// answer listed: its next read of round starts at upTo. An answer that
+// reached less far than the reader had saved (a walk that started the
+// window again) takes nothing back.
+func (f *finishedFeed) acknowledge(reader types.NamespacedName, round int64, upTo scanCursor) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r, ok := f.readers[reader]; ok {
-		r.round, r.upTo = round, upTo
-		f.readers[reader] = r
+	r, ok := f.readers[reader]
+	if !ok || r.round == round && upTo.before(r.upTo) {
+		return
 	}
+	r.round, r.upTo = round, upTo
+	f.readers[reader] = r
 }
 
 func later(a, b time.Time) time.Time {

@@ -119,7 +119,7 @@ func TestFinishedFeedWalksOncePerNewsAndOnlyForRecentScans(t *testing.T) {
 	// A round older than what the feed covers is told so, for its own
 	// walk: the feed lists nothing again for it.
 	old := w.readNews(f, "c", requested.Add(-2*time.Hour))
-	w.g.Expect(old.behind).To(Equal(requested.Add(-2*time.Hour - rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(old.behind.at).To(Equal(requested.Add(-2*time.Hour - rounds.ClockSkew - finishedOverlap)))
 	w.g.Expect(distinct(old.scans)).To(Equal(460))
 	w.g.Expect(w.pages()).To(Equal(7))
 }
@@ -243,7 +243,7 @@ func TestFinishedFeedKeepsOnlyWhatItsReadersHaveNotAcknowledged(t *testing.T) {
 	// them again for a reader that comes later: it is told that it is
 	// behind, and from where, for its own walk.
 	late := w.readNews(f, "b", requested)
-	w.g.Expect(late.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(late.behind.at).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
 	w.g.Expect(distinct(late.scans)).To(Equal(10))
 	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "b"}, 1, first.upTo)
 	w.clk.Step(time.Minute)
@@ -259,7 +259,7 @@ func TestFinishedFeedKeepsOnlyWhatItsReadersHaveNotAcknowledged(t *testing.T) {
 	other := &scanv1.ScanRequest{Round: 2, RequestedAt: metav1.NewTime(requested)}
 	again, err := f.finished(context.Background(), a, other, time.Time{}, w.clk)
 	w.g.Expect(err).NotTo(HaveOccurred())
-	w.g.Expect(again.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(again.behind.at).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
 	w.g.Expect(distinct(again.scans)).To(Equal(11))
 }
 
@@ -289,7 +289,7 @@ func TestAnAcknowledgementUpToAnUnsavedScanKeepsItWithoutWalkingAgain(t *testing
 		}
 		p.noteUnsaved(m)
 	}
-	w.g.Expect(p.unsavedFrom).To(Equal(img.LastScanAt))
+	w.g.Expect(p.unsavedFrom).To(Equal(scanCursor{at: img.LastScanAt, key: rounds.Key{Namespace: "big", Name: "app", Tag: "v3"}.Index()}))
 	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "a"}, round.Round, p.unsavedFrom)
 
 	again := w.read(f, "a", requested)
@@ -317,7 +317,7 @@ func TestFinishedFeedKeepsItsLimitWhileAReaderLags(t *testing.T) {
 	f := feeds.feed(w.c, hss.Filter{ImageType: simulator.TypePrivate}, w.clk.Now())
 	requested := w.scanned("slow", 30)
 	first := w.readNews(f, "slow", requested)
-	w.g.Expect(first.behind.IsZero()).To(BeTrue())
+	w.g.Expect(first.behind.at.IsZero()).To(BeTrue())
 	w.g.Expect(distinct(first.scans)).To(Equal(30))
 
 	w.waves(f, "quick", "busy", 6, 60)
@@ -325,7 +325,7 @@ func TestFinishedFeedKeepsItsLimitWhileAReaderLags(t *testing.T) {
 	w.g.Expect(f.segments[0].scans).To(HaveLen(60), "a walk publishes what it listed and copies nothing")
 
 	late := w.readNews(f, "slow", requested)
-	w.g.Expect(late.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(late.behind.at).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
 	_, ok := late.scans.get(rounds.Key{Namespace: "slow", Name: "app", Tag: "v1"})
 	w.g.Expect(ok).To(BeFalse(), "its scans went with the oldest walks")
 	// The answer it holds is its own: later walks change nothing in it.
@@ -401,7 +401,7 @@ func TestFinishedFeedRestartsAfterAWalkOverItsLimit(t *testing.T) {
 	done := w.readNews(f, "a", requested)
 	w.g.Expect(f.scans).To(BeZero())
 	w.g.Expect(w.pages()).To(Equal(1), "the walk stopped at its first page of 200")
-	w.g.Expect(done.behind).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
+	w.g.Expect(done.behind.at).To(Equal(requested.Add(-rounds.ClockSkew - finishedOverlap)))
 	w.g.Expect(distinct(done.scans)).To(BeZero())
 
 	w.scanned("small", 10)
@@ -409,50 +409,79 @@ func TestFinishedFeedRestartsAfterAWalkOverItsLimit(t *testing.T) {
 	again := w.readNews(f, "a", requested)
 	w.g.Expect(distinct(again.scans)).To(Equal(10))
 	w.g.Expect(w.pages()).To(Equal(1+1), "the 450 are not listed again")
-	w.g.Expect(again.behind.IsZero()).To(BeFalse(), "a has not acknowledged the window's start")
+	w.g.Expect(again.behind.at.IsZero()).To(BeFalse(), "a has not acknowledged the window's start")
 	f.acknowledge(types.NamespacedName{Namespace: "ns", Name: "a"}, 1, again.upTo)
-	w.g.Expect(w.readNews(f, "a", requested).behind.IsZero()).To(BeTrue())
+	w.g.Expect(w.readNews(f, "a", requested).behind.at.IsZero()).To(BeTrue())
 }
 
 // An ImageScan further behind the feed than the feed holds keeps only the
 // earliest of its own scans on each pass, acknowledges no further than
-// those, and hears the rest on the passes that follow.
+// those, and hears the rest on the passes that follow: whether they ended
+// at three instants or all at one, as a batch scanned at once does.
 func TestAnImageScanFarBehindTheFeedCatchesUpALimitAtATime(t *testing.T) {
-	w := newFeedWorld(t)
-	r := &ImageScanReconciler{Options: Options{Clock: w.clk, StartTimeout: time.Hour}}
-	r.feeds.limit = 100
-	// Three repositories of 80 images, scanned one after the other: 240
-	// scans that end at three instants.
-	requested := w.clk.Now()
-	for b := range 3 {
-		name := fmt.Sprint("app", b)
-		for i := range 80 {
-			w.sim.AddImages(simulator.Image{Type: simulator.TypePrivate, Namespace: "mine", Name: name, Tag: fmt.Sprintf("v%d", i), Size: 1 << 20})
-		}
-		w.g.Expect(w.c.BatchScan(context.Background(), hss.BatchScanRequest{
-			ImageType: simulator.TypePrivate, All: true, Filter: hss.Filter{ImageType: simulator.TypePrivate, Namespace: "mine", ImageName: name},
-		})).To(Succeed())
-		w.clk.Step(feedQueue + feedScan + time.Second)
-	}
-	obj := &scanv1.ImageScan{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "slow"},
-		Spec:       scanv1.ImageScanSpec{ImageType: simulator.TypePrivate, Selector: &scanv1.ImageSelector{Namespace: "mine"}},
-	}
-	heard := map[string]bool{}
-	for i := range 3 {
-		p := &pass{obj: obj, client: w.c, round: roundAt(requested)}
-		w.g.Expect(r.hearFinished(context.Background(), p)).To(Succeed())
-		w.g.Expect(len(p.finished[0])).To(BeNumerically("<=", 100), "pass %d: its own walk kept the feed's limit", i+1)
-		w.g.Expect(p.partial).To(Equal(i < 2), "pass %d: a partial answer until it caught up", i+1)
-		for _, x := range p.finished {
-			for k := range x {
-				heard[k] = true
+	for _, instants := range []int{3, 1} {
+		t.Run(fmt.Sprintf("240 scans at %d instants", instants), func(t *testing.T) {
+			w := newFeedWorld(t)
+			r := &ImageScanReconciler{Options: Options{Clock: w.clk, StartTimeout: time.Hour}}
+			r.feeds.limit = 100
+			// Three repositories of 80 images, scanned one after the other
+			// or together.
+			requested := w.clk.Now()
+			for b := range 3 {
+				for i := range 80 {
+					w.sim.AddImages(simulator.Image{Type: simulator.TypePrivate, Namespace: "mine", Name: fmt.Sprint("app", b), Tag: fmt.Sprintf("v%d", i), Size: 1 << 20})
+				}
 			}
-		}
-		p.feed.acknowledge(types.NamespacedName{Namespace: "ns", Name: "slow"}, 1, p.upTo)
-		w.clk.Step(time.Second)
+			for b := range instants {
+				filter := hss.Filter{ImageType: simulator.TypePrivate, Namespace: "mine"}
+				if instants > 1 {
+					filter.ImageName = fmt.Sprint("app", b)
+				}
+				w.g.Expect(w.c.BatchScan(context.Background(), hss.BatchScanRequest{ImageType: simulator.TypePrivate, All: true, Filter: filter})).To(Succeed())
+				w.clk.Step(feedQueue + feedScan + time.Second)
+			}
+			w.clk.Step(finishedOverlap) // the feed's walks start after the last scan ended
+			obj := &scanv1.ImageScan{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "slow"},
+				Spec:       scanv1.ImageScanSpec{ImageType: simulator.TypePrivate, Selector: &scanv1.ImageSelector{Namespace: "mine"}},
+			}
+			heard := map[string]bool{}
+			for i := range 3 {
+				p := &pass{obj: obj, client: w.c, round: roundAt(requested)}
+				w.g.Expect(r.hearFinished(context.Background(), p)).To(Succeed())
+				w.g.Expect(len(p.finished[0])).To(BeNumerically("<=", 100), "pass %d: its own walk kept the feed's limit", i+1)
+				w.g.Expect(p.partial).To(Equal(i < 2), "pass %d: a partial answer until it caught up", i+1)
+				for _, x := range p.finished {
+					for k := range x {
+						heard[k] = true
+					}
+				}
+				p.feed.acknowledge(types.NamespacedName{Namespace: "ns", Name: "slow"}, 1, p.upTo)
+				w.clk.Step(time.Second)
+			}
+			w.g.Expect(heard).To(HaveLen(240), "every scan heard once caught up")
+			_, scans := r.feeds.len()
+			w.g.Expect(scans).To(BeNumerically("<=", 100), "the feed kept its limit")
+		})
 	}
-	w.g.Expect(heard).To(HaveLen(240), "every scan heard once caught up")
-	_, scans := r.feeds.len()
-	w.g.Expect(scans).To(BeNumerically("<=", 100), "the feed kept its limit")
+}
+
+// A reader's cursor moves only forward within a round: an answer from a
+// feed that started its window again reaches less far than the reader had
+// saved, and takes nothing back. A new round starts from its own.
+func TestAnAcknowledgementTakesNothingBack(t *testing.T) {
+	reader := types.NamespacedName{Namespace: "ns", Name: "a"}
+	f := &finishedFeed{readers: map[types.NamespacedName]reading{reader: {}}}
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	saved := scanCursor{at: at, key: "mine/app:v50"}
+	f.acknowledge(reader, 1, saved)
+	f.acknowledge(reader, 1, scanCursor{at: at.Add(-8 * time.Second)})
+	if got := f.readers[reader].upTo; got != saved {
+		t.Errorf("round 1 saved up to %v, want %v", got, saved)
+	}
+	next := scanCursor{at: at.Add(-time.Minute)}
+	f.acknowledge(reader, 2, next)
+	if got := f.readers[reader]; got.round != 2 || got.upTo != next {
+		t.Errorf("round 2 saved up to %v (round %d), want %v", got.upTo, got.round, next)
+	}
 }

@@ -152,15 +152,15 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 	case err != nil:
 		return fromHSS(err)
 	}
-	if !done.behind.IsZero() {
+	if behind := done.behind; !behind.at.IsZero() {
 		filters := followFilters(p.obj.Spec)
 		for i := range filters {
-			filters[i].ScannedAfter = &done.behind
+			filters[i].ScannedAfter = &behind.at
 		}
 		// The earliest of them only, up to the feed's limit: the pass
 		// acknowledges no further than it holds them all, and the next
 		// pass goes on from there.
-		own := newEarliestScans(feed.limit)
+		own := newEarliestScans(feed.limit, behind)
 		err := eachListed(ctx, p.client, filters, func(img hss.Image) {
 			if endedInRound(img, p.round) {
 				own.put(img)
@@ -171,11 +171,13 @@ func (r *ImageScanReconciler) hearFinished(ctx context.Context, p *pass) error {
 		}
 		// Listed after the feed's walk: its listing is the newer.
 		done.scans = append(scanIndexes{own.scans}, done.scans...)
-		if complete := own.complete(); !complete.IsZero() {
-			p.partial = true
-			if complete.Before(done.upTo) {
-				done.upTo = complete
-			}
+		// Every scan of its own from its cursor up to complete is among
+		// them, whatever the feed's answer reaches: the pass answers up to
+		// there, which may be further than the feed's walks (a feed that
+		// starts its window again after thousands of scans ended at once
+		// never reaches past them).
+		if complete, ok := own.complete(); ok {
+			p.partial, done.upTo = true, complete
 		}
 	}
 	p.finished, p.feed, p.upTo = done.scans, feed, done.upTo
@@ -200,7 +202,7 @@ func (r *ImageScanReconciler) acknowledge(p *pass) {
 	}
 	if p.feed != nil && p.walked {
 		upTo := p.upTo
-		if !p.unsavedFrom.IsZero() && p.unsavedFrom.Before(upTo) {
+		if !p.unsavedFrom.at.IsZero() && p.unsavedFrom.before(upTo) {
 			upTo = p.unsavedFrom
 		}
 		p.feed.acknowledge(client.ObjectKeyFromObject(p.obj), p.round.Round, upTo)
@@ -325,16 +327,16 @@ func (r *ImageScanReconciler) pollDelay(round *scanv1.ScanRequest) time.Duration
 	return min(max(since/4, r.MinPoll), r.MaxPoll)
 }
 
-// noteUnsaved keeps the earliest end of a scan the round learnt of but has
-// not saved (a result is saved with its statistics), so that the feed
-// answers for it again. It is the time the feed's answer gave, which the
-// feed keeps: reaching back further would have it walk everything again.
+// noteUnsaved keeps the earliest scan the round learnt of but has not saved
+// (a result is saved with its statistics), so that the feed answers for it
+// again. Its end is the time the feed's answer gave, which the feed keeps:
+// reaching back further would have it walk everything again.
 func (p *pass) noteUnsaved(m *member) {
 	if p.round == nil || m.status.Round != p.round.Round || m.written.Round == p.round.Round || m.status.LastScanTime == nil {
 		return
 	}
-	at := m.status.LastScanTime.Time
-	if p.unsavedFrom.IsZero() || at.Before(p.unsavedFrom) {
+	at := scanCursor{at: m.status.LastScanTime.Time, key: m.key.Index()}
+	if p.unsavedFrom.at.IsZero() || at.before(p.unsavedFrom) {
 		p.unsavedFrom = at
 	}
 }

@@ -43,15 +43,15 @@ type pass struct {
 	unfinished scanIndex
 	ownWalk    bool
 	heard      bool
-	// feed answered finished, complete for scans that ended before upTo;
-	// partial says the ImageScan's own walk kept only its earliest scans,
-	// so a member absent from finished may have ended after upTo;
-	// unsavedFrom is the earliest end of a scan learnt but not yet saved;
-	// restored counts the members made again after the walk.
+	// feed answered finished, complete for scans before upTo; partial says
+	// the ImageScan's own walk kept only its earliest scans, so a member
+	// absent from finished may have ended after upTo; unsavedFrom is the
+	// earliest scan learnt but not yet saved; restored counts the members
+	// made again after the walk.
 	feed        *finishedFeed
-	upTo        time.Time
+	upTo        scanCursor
 	partial     bool
-	unsavedFrom time.Time
+	unsavedFrom scanCursor
 	restored    int
 	// unread counts the members whose statistics or vulnerabilities are
 	// still to be read after the pass; cut says its HSS deadline ended it.
