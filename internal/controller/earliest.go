@@ -19,11 +19,14 @@ type scanCursor struct {
 }
 
 // before: c is short of o.
-func (c scanCursor) before(o scanCursor) bool {
-	if !c.at.Equal(o.at) {
-		return c.at.Before(o.at)
+func (c scanCursor) before(o scanCursor) bool { return c.endAt().before(o.endAt()) }
+
+// endAt is c as the heap holds it; the zero cursor comes before any scan.
+func (c scanCursor) endAt() endAt {
+	if c.at.IsZero() {
+		return endAt{}
 	}
-	return c.key < o.key
+	return endAt{end: c.at.UnixNano(), index: c.key}
 }
 
 // earliestScans keeps, of the scans a walk lists, those that ended first,
@@ -49,11 +52,7 @@ type earliestScans struct {
 }
 
 func newEarliestScans(limit int, from scanCursor) *earliestScans {
-	e := &earliestScans{limit: limit, scans: scanIndex{}}
-	if !from.at.IsZero() {
-		e.from = endAt{end: from.at.UnixNano(), index: from.key}
-	}
-	return e
+	return &earliestScans{limit: limit, from: from.endAt(), scans: scanIndex{}}
 }
 
 // put keeps img, which has ended, unless the limit keeps earlier ones.
